@@ -1,0 +1,1 @@
+"""Subcommands of the ``labkit`` command line, one module each (see ``labkit.cli``)."""

@@ -1,0 +1,326 @@
+"""Destination index: how ``kimage_alloc_page`` answers its three questions.
+
+1. Is a parked page sitting at this destination?  (``dest_pages`` scan)
+2. Is this freshly allocated page somebody's destination?
+   (``kimage_is_destination_range``)
+3. Which entry already loads this destination?  (``kimage_dst_used``)
+
+``LinearScan`` answers them as the kernel does -- a walk of the parked list,
+of the segment array and of the entry list -- and counts the work exactly.
+``HashIndex`` is labkit's version of the 2008 proposal: a chained hash table
+from destination pfn to entry position, another for parked pages, and a
+bitmap of destination pages.  Both give identical answers, so the kimage
+they build is identical; only the counters differ.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .hashing import check_buckets, hash_function
+from .trace import Costs
+
+NOT_FOUND = -1
+
+
+class DestIndex(Protocol):
+    name: str
+
+    def bind(self, max_pfn: int, costs: Costs) -> None: ...
+    def add_destinations(self, seg_index: int, first_pfn: int, npages: int) -> None: ...
+    def remove_destinations(self, seg_index: int, first_pfn: int, npages: int, saved: object) -> None: ...
+    def is_destination(self, pfn: int) -> bool: ...
+    def covered_before(self, pfn: int, first_seg: int) -> bool: ...
+    def add_source(self, dest_pfn: int, position: int) -> None: ...
+    def remove_source(self, dest_pfn: int, position: int) -> None: ...
+    def dst_used(self, dest_pfn: int, written: int) -> int: ...
+    def park(self, pfn: int) -> None: ...
+    def unpark(self, pfn: int) -> bool: ...
+    def parked(self) -> list[int]: ...
+    def is_parked(self, pfn: int) -> bool: ...
+    def parked_position(self, pfn: int) -> int: ...
+    def restore_parked(self, pfn: int, at: int) -> None: ...
+
+
+class _Destinations:
+    """Shared bookkeeping of destination pages: a bitmap and, per pfn, the first segment covering it."""
+
+    def bind(self, max_pfn: int, costs: Costs) -> None:
+        self.costs = costs
+        self.is_dest = np.zeros(max_pfn, dtype=bool)
+        self.seg_first = np.full(max_pfn, -1, dtype=np.int32)
+        self.nsegs = 0
+
+    def add_destinations(self, seg_index: int, first_pfn: int, npages: int) -> object:
+        sl = slice(first_pfn, first_pfn + npages)
+        saved = (self.is_dest[sl].copy(), self.seg_first[sl].copy(), self.nsegs)
+        self.is_dest[sl] = True
+        view = self.seg_first[sl]
+        view[view < 0] = seg_index
+        self.nsegs = max(self.nsegs, seg_index + 1)
+        return saved
+
+    def remove_destinations(self, seg_index: int, first_pfn: int, npages: int, saved: object) -> None:
+        sl = slice(first_pfn, first_pfn + npages)
+        self.is_dest[sl], self.seg_first[sl], self.nsegs = saved  # type: ignore[misc]
+
+
+class LinearScan(_Destinations):
+    """The kernel's walks, with their cost counted in items compared.
+
+    ``dst_used`` scans the entry positions in list order (head, then every
+    indirection page's words including link words) for the ``IND_SOURCE``
+    entry whose tracked destination is the page: ``kimage_dst_used``.  The scan
+    runs over a visit-order array of destinations kept beside the encoded words
+    (numpy does the comparing); tests check it against a word-by-word walk.
+    """
+
+    name = "linear"
+
+    def bind(self, max_pfn: int, costs: Costs) -> None:
+        super().bind(max_pfn, costs)
+        self._dest_at = np.full(1024, -1, dtype=np.int64)
+        self._parked: list[int] = []          # list head is the END of this list
+        self._parked_set: set[int] = set()
+
+    def is_destination(self, pfn: int) -> bool:
+        first = int(self.seg_first[pfn])
+        self.costs.segment_checks += first + 1 if first >= 0 else self.nsegs
+        return first >= 0
+
+    def covered_before(self, pfn: int, first_seg: int) -> bool:
+        """Whether a segment of an earlier call (index < ``first_seg``) covers ``pfn``."""
+        first = int(self.seg_first[pfn])
+        hit = 0 <= first < first_seg
+        self.costs.segment_checks += first + 1 if hit else first_seg
+        return hit
+
+    def add_source(self, dest_pfn: int, position: int) -> None:
+        if position >= len(self._dest_at):
+            grown = np.full(max(2 * len(self._dest_at), position + 1), -1, dtype=np.int64)
+            grown[: len(self._dest_at)] = self._dest_at
+            self._dest_at = grown
+        self._dest_at[position] = dest_pfn
+
+    def remove_source(self, dest_pfn: int, position: int) -> None:
+        self._dest_at[position] = -1
+
+    def dst_used(self, dest_pfn: int, written: int) -> int:
+        hits = np.flatnonzero(self._dest_at[:written] == dest_pfn)
+        if len(hits):
+            pos = int(hits[0])
+            self.costs.entries_scanned += pos + 2        # head word + words up to the match
+            return pos
+        self.costs.entries_scanned += written + 2        # head, every word, the terminating 0
+        return NOT_FOUND
+
+    def park(self, pfn: int) -> None:
+        self._parked.append(pfn)
+        self._parked_set.add(pfn)
+
+    def unpark(self, pfn: int) -> bool:
+        if pfn not in self._parked_set:
+            self.costs.dest_pages_scanned += len(self._parked)
+            return False
+        idx = self._parked.index(pfn)
+        self.costs.dest_pages_scanned += len(self._parked) - idx
+        del self._parked[idx]
+        self._parked_set.discard(pfn)
+        return True
+
+    def restore_parked(self, pfn: int, at: int) -> None:
+        self._parked.insert(at, pfn)
+        self._parked_set.add(pfn)
+
+    def parked_position(self, pfn: int) -> int:
+        return self._parked.index(pfn)
+
+    def is_parked(self, pfn: int) -> bool:
+        return pfn in self._parked_set
+
+    def parked(self) -> list[int]:
+        """Parked pages from list head (most recently parked) to tail."""
+        return self._parked[::-1]
+
+    def stats(self) -> dict[str, object]:
+        return {"index": self.name, "parked": len(self._parked)}
+
+
+class HashTable:
+    """A chained hash table of int keys to int values that counts its probes.
+
+    ``nbuckets=None`` grows the table (doubling, like rhashtable) whenever
+    the load factor would pass 1; a fixed count never resizes, so a lab user
+    can watch chains grow.
+    """
+
+    def __init__(self, hash_name: str = "golden", nbuckets: int | None = None, costs: Costs | None = None):
+        self.hash_name = hash_name
+        self._hash = hash_function(hash_name)
+        self.fixed = nbuckets is not None
+        self.nbuckets = check_buckets(nbuckets) if nbuckets is not None else 1024
+        self._keys: list[list[int]] = [[] for _ in range(self.nbuckets)]
+        self._vals: list[list[int]] = [[] for _ in range(self.nbuckets)]
+        self.size = 0
+        self.costs = costs if costs is not None else Costs()
+        self.lookups = 0
+        self.probes = 0
+        self.collisions = 0
+
+    def _bucket(self, key: int) -> int:
+        return self._hash(key, self.nbuckets)
+
+    def get(self, key: int) -> int:
+        chain = self._keys[self._bucket(key)]
+        self.lookups += 1
+        for i, k in enumerate(chain):
+            if k == key:
+                self.probes += i + 1
+                self.costs.hash_probes += i + 1
+                return self._vals[self._bucket(key)][i]
+        self.probes += max(1, len(chain))
+        self.costs.hash_probes += max(1, len(chain))
+        return NOT_FOUND
+
+    def contains(self, key: int) -> bool:
+        return self.get(key) != NOT_FOUND
+
+    def put(self, key: int, value: int) -> bool:
+        """Insert (or overwrite); returns whether the table grew."""
+        b = self._bucket(key)
+        chain = self._keys[b]
+        for i, k in enumerate(chain):
+            if k == key:
+                self._vals[b][i] = value
+                return False
+        if chain:
+            self.collisions += 1
+        chain.append(key)
+        self._vals[b].append(value)
+        self.size += 1
+        if not self.fixed and self.size > self.nbuckets:
+            self.resize(self.nbuckets * 2)
+            return True
+        return False
+
+    def remove(self, key: int) -> int:
+        b = self._bucket(key)
+        chain = self._keys[b]
+        for i, k in enumerate(chain):
+            if k == key:
+                del chain[i]
+                value = self._vals[b].pop(i)
+                self.size -= 1
+                return value
+        raise KeyError(key)
+
+    def resize(self, nbuckets: int) -> None:
+        items = [(k, v) for ks, vs in zip(self._keys, self._vals) for k, v in zip(ks, vs)]
+        self.nbuckets = nbuckets
+        self._keys = [[] for _ in range(nbuckets)]
+        self._vals = [[] for _ in range(nbuckets)]
+        for k, v in items:
+            b = self._bucket(k)
+            self._keys[b].append(k)
+            self._vals[b].append(v)
+        self.costs.rehash_moves += len(items)
+
+    def keys(self) -> list[int]:
+        return [k for chain in self._keys for k in chain]
+
+    def chain_lengths(self) -> np.ndarray:
+        return np.fromiter((len(c) for c in self._keys), dtype=np.int64, count=self.nbuckets)
+
+    def stats(self) -> dict[str, object]:
+        lengths = self.chain_lengths()
+        used = int((lengths > 0).sum())
+        return {
+            "hash": self.hash_name,
+            "buckets": self.nbuckets,
+            "keys": self.size,
+            "load_factor": self.size / self.nbuckets,
+            "used_buckets": used,
+            "max_chain": int(lengths.max()) if len(lengths) else 0,
+            "collisions": self.collisions,
+            "lookups": self.lookups,
+            "probes_per_lookup": self.probes / self.lookups if self.lookups else 0.0,
+            "chain_histogram": np.bincount(lengths).tolist(),
+        }
+
+
+class HashIndex(_Destinations):
+    """The hashed design: O(1) expected work for all three questions."""
+
+    name = "hash"
+
+    def __init__(self, hash_name: str = "golden", nbuckets: int | None = None):
+        hash_function(hash_name)
+        if nbuckets is not None:
+            check_buckets(nbuckets)
+        self.hash_name = hash_name
+        self.nbuckets = nbuckets
+
+    def bind(self, max_pfn: int, costs: Costs) -> None:
+        super().bind(max_pfn, costs)
+        self.table = HashTable(self.hash_name, self.nbuckets, costs)
+        self.parked_table = HashTable(self.hash_name, self.nbuckets, costs)
+        self._parked_order: dict[int, None] = {}
+
+    def is_destination(self, pfn: int) -> bool:
+        self.costs.bitmap_tests += 1
+        return bool(self.is_dest[pfn])
+
+    def covered_before(self, pfn: int, first_seg: int) -> bool:
+        self.costs.bitmap_tests += 1
+        first = int(self.seg_first[pfn])
+        return 0 <= first < first_seg
+
+    def add_source(self, dest_pfn: int, position: int) -> None:
+        self.table.put(dest_pfn, position)
+
+    def remove_source(self, dest_pfn: int, position: int) -> None:
+        self.table.remove(dest_pfn)
+
+    def dst_used(self, dest_pfn: int, written: int) -> int:
+        return self.table.get(dest_pfn)
+
+    def park(self, pfn: int) -> None:
+        self.parked_table.put(pfn, 1)
+        self._parked_order[pfn] = None
+
+    def unpark(self, pfn: int) -> bool:
+        if not self.parked_table.contains(pfn):
+            return False
+        self.parked_table.remove(pfn)
+        del self._parked_order[pfn]
+        return True
+
+    def restore_parked(self, pfn: int, at: int) -> None:
+        items = list(self._parked_order)
+        items.insert(at, pfn)
+        self._parked_order = dict.fromkeys(items)
+        self.parked_table.put(pfn, 1)
+
+    def parked_position(self, pfn: int) -> int:
+        return list(self._parked_order).index(pfn)
+
+    def is_parked(self, pfn: int) -> bool:
+        return pfn in self._parked_order
+
+    def parked(self) -> list[int]:
+        return list(self._parked_order)[::-1]
+
+    def stats(self) -> dict[str, object]:
+        out = {"index": self.name, "parked": len(self._parked_order)}
+        out.update(self.table.stats())
+        return out
+
+
+def make_index(name: str = "hash", hash_name: str = "golden", buckets: int | None = None) -> DestIndex:
+    """``linear`` or ``hash`` (with a hash function and optional fixed bucket count)."""
+    if name == "linear":
+        return LinearScan()
+    if name == "hash":
+        return HashIndex(hash_name, buckets)
+    raise ValueError(f"unknown index {name!r}; choose linear or hash")
