@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .errors import KexecError, ParseError
 
-COMMANDS = ("simulate", "load", "segments", "memmap", "pgmap")
+COMMANDS = ("simulate", "load", "segments", "memmap", "pgmap", "app")
 EXIT_PARSE = 2
 EXIT_REJECTED = 3
 

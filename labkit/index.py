@@ -33,14 +33,15 @@ class DestIndex(Protocol):
     def is_destination(self, pfn: int) -> bool: ...
     def covered_before(self, pfn: int, first_seg: int) -> bool: ...
     def add_source(self, dest_pfn: int, position: int) -> None: ...
-    def remove_source(self, dest_pfn: int, position: int) -> None: ...
     def dst_used(self, dest_pfn: int, written: int) -> int: ...
     def park(self, pfn: int) -> None: ...
-    def unpark(self, pfn: int) -> bool: ...
+    def unpark(self, pfn: int) -> object | None: ...
+    def restore_parked(self, pfn: int, at: object) -> None: ...
+    def drop_parked(self, pfn: int) -> None: ...
     def parked(self) -> list[int]: ...
-    def is_parked(self, pfn: int) -> bool: ...
-    def parked_position(self, pfn: int) -> int: ...
-    def restore_parked(self, pfn: int, at: int) -> None: ...
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self, written: int) -> None: ...
 
 
 class _Destinations:
@@ -103,8 +104,15 @@ class LinearScan(_Destinations):
             self._dest_at = grown
         self._dest_at[position] = dest_pfn
 
-    def remove_source(self, dest_pfn: int, position: int) -> None:
-        self._dest_at[position] = -1
+    def begin(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self, written: int) -> None:
+        """Forget the sources a failed call added (they sit at positions >= ``written``)."""
+        self._dest_at[written:] = -1
 
     def dst_used(self, dest_pfn: int, written: int) -> int:
         hits = np.flatnonzero(self._dest_at[:written] == dest_pfn)
@@ -119,25 +127,24 @@ class LinearScan(_Destinations):
         self._parked.append(pfn)
         self._parked_set.add(pfn)
 
-    def unpark(self, pfn: int) -> bool:
+    def unpark(self, pfn: int) -> int | None:
+        """Take ``pfn`` off the parked list if it is there; returns where it was (for undo)."""
         if pfn not in self._parked_set:
             self.costs.dest_pages_scanned += len(self._parked)
-            return False
+            return None
         idx = self._parked.index(pfn)
         self.costs.dest_pages_scanned += len(self._parked) - idx
         del self._parked[idx]
         self._parked_set.discard(pfn)
-        return True
+        return idx
 
-    def restore_parked(self, pfn: int, at: int) -> None:
-        self._parked.insert(at, pfn)
+    def restore_parked(self, pfn: int, at: object) -> None:
+        self._parked.insert(int(at), pfn)  # type: ignore[call-overload]
         self._parked_set.add(pfn)
 
-    def parked_position(self, pfn: int) -> int:
-        return self._parked.index(pfn)
-
-    def is_parked(self, pfn: int) -> bool:
-        return pfn in self._parked_set
+    def drop_parked(self, pfn: int) -> None:
+        self._parked.remove(pfn)
+        self._parked_set.discard(pfn)
 
     def parked(self) -> list[int]:
         """Parked pages from list head (most recently parked) to tail."""
@@ -172,13 +179,14 @@ class HashTable:
         return self._hash(key, self.nbuckets)
 
     def get(self, key: int) -> int:
-        chain = self._keys[self._bucket(key)]
+        b = self._bucket(key)
+        chain = self._keys[b]
         self.lookups += 1
         for i, k in enumerate(chain):
             if k == key:
                 self.probes += i + 1
                 self.costs.hash_probes += i + 1
-                return self._vals[self._bucket(key)][i]
+                return self._vals[b][i]
         self.probes += max(1, len(chain))
         self.costs.hash_probes += max(1, len(chain))
         return NOT_FOUND
@@ -265,7 +273,8 @@ class HashIndex(_Destinations):
         super().bind(max_pfn, costs)
         self.table = HashTable(self.hash_name, self.nbuckets, costs)
         self.parked_table = HashTable(self.hash_name, self.nbuckets, costs)
-        self._parked_order: dict[int, None] = {}
+        self._seq = 0
+        self._added: list[int] | None = None
 
     def is_destination(self, pfn: int) -> bool:
         self.costs.bitmap_tests += 1
@@ -278,41 +287,47 @@ class HashIndex(_Destinations):
 
     def add_source(self, dest_pfn: int, position: int) -> None:
         self.table.put(dest_pfn, position)
-
-    def remove_source(self, dest_pfn: int, position: int) -> None:
-        self.table.remove(dest_pfn)
+        if self._added is not None:
+            self._added.append(dest_pfn)
 
     def dst_used(self, dest_pfn: int, written: int) -> int:
         return self.table.get(dest_pfn)
 
+    def begin(self) -> None:
+        self._added = []
+
+    def commit(self) -> None:
+        self._added = None
+
+    def rollback(self, written: int) -> None:
+        for key in reversed(self._added or []):
+            self.table.remove(key)
+        self._added = None
+
     def park(self, pfn: int) -> None:
-        self.parked_table.put(pfn, 1)
-        self._parked_order[pfn] = None
+        """Parked pages carry a sequence number, so their list order is kept without a list."""
+        self._seq += 1
+        self.parked_table.put(pfn, self._seq)
 
-    def unpark(self, pfn: int) -> bool:
-        if not self.parked_table.contains(pfn):
-            return False
+    def unpark(self, pfn: int) -> int | None:
+        seq = self.parked_table.get(pfn)
+        if seq == NOT_FOUND:
+            return None
         self.parked_table.remove(pfn)
-        del self._parked_order[pfn]
-        return True
+        return seq
 
-    def restore_parked(self, pfn: int, at: int) -> None:
-        items = list(self._parked_order)
-        items.insert(at, pfn)
-        self._parked_order = dict.fromkeys(items)
-        self.parked_table.put(pfn, 1)
+    def restore_parked(self, pfn: int, at: object) -> None:
+        self.parked_table.put(pfn, int(at))  # type: ignore[call-overload]
 
-    def parked_position(self, pfn: int) -> int:
-        return list(self._parked_order).index(pfn)
-
-    def is_parked(self, pfn: int) -> bool:
-        return pfn in self._parked_order
+    def drop_parked(self, pfn: int) -> None:
+        self.parked_table.remove(pfn)
 
     def parked(self) -> list[int]:
-        return list(self._parked_order)[::-1]
+        items = [(v, k) for ks, vs in zip(self.parked_table._keys, self.parked_table._vals) for k, v in zip(ks, vs)]
+        return [k for _, k in sorted(items, reverse=True)]
 
     def stats(self) -> dict[str, object]:
-        out = {"index": self.name, "parked": len(self._parked_order)}
+        out = {"index": self.name, "parked": self.parked_table.size}
         out.update(self.table.stats())
         return out
 

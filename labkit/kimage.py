@@ -115,6 +115,8 @@ class Kimage:
         self._journal = _Journal(self)
 
     def commit(self) -> None:
+        if self._journal is not None:
+            self._journal.commit()
         self._journal = None
 
     def rollback(self) -> None:
@@ -123,6 +125,7 @@ class Kimage:
             journal.undo()
 
     def _undo(self, fn: Callable[[], None]) -> None:
+        """Register an undo step for a rare mutation (common ones are journaled in bulk)."""
         if self._journal is not None:
             self._journal.ops.append(fn)
 
@@ -139,14 +142,10 @@ class Kimage:
             self.recorder.emit(kind, **kw)  # type: ignore[arg-type]
 
     def _set_role(self, pfn: int, role: int, pos: int = -1) -> None:
-        old_role, old_pos = int(self._role[pfn]), int(self._src_pos[pfn])
+        if self._journal is not None:
+            self._journal.roles.append((pfn, int(self._role[pfn]), int(self._src_pos[pfn])))
         self._role[pfn] = role
         self._src_pos[pfn] = pos
-
-        def undo() -> None:
-            self._role[pfn] = old_role
-            self._src_pos[pfn] = old_pos
-        self._undo(undo)
 
     def _allocate(self) -> int | None:
         pfn = self.alloc.alloc()
@@ -175,15 +174,11 @@ class Kimage:
 
     def _write(self, pos: int, word: int) -> None:
         if pos < 0:
-            old = self.head
             self.head = word
-
-            def undo() -> None:
-                self.head = old
-            self._undo(undo)
             return
         k = pos // self.epp
-        self._touch_words(k)
+        if self._journal is not None and pos < self._journal.written0:
+            self._journal.save_words(k)
         self._pages[k][pos % self.epp] = word
 
     def position_page(self, pos: int) -> tuple[int, int]:
@@ -222,11 +217,6 @@ class Kimage:
         self._pages.append(words)
         self._ind_pfns.append(page)
         self._set_role(page, _ROLE_INDIRECTION, k)
-
-        def undo() -> None:
-            self._pages.pop()
-            self._ind_pfns.pop()
-        self._undo(undo)
         self._write(self._entry, (page << PAGE_SHIFT) | IND_INDIRECTION)
         self._bump_written(self._entry + 1)
         self._set_entry(k * self.epp)
@@ -235,21 +225,11 @@ class Kimage:
         self._emit("indirection", pfn=page)
 
     def _set_entry(self, pos: int) -> None:
-        old_entry, old_last = self._entry, self._last_entry
         self._entry = pos
-
-        def undo() -> None:
-            self._entry, self._last_entry = old_entry, old_last
-        self._undo(undo)
 
     def _bump_written(self, n: int) -> None:
         if n > self._written:
-            old = self._written
             self._written = n
-
-            def undo() -> None:
-                self._written = old
-            self._undo(undo)
 
     def set_destination(self, addr: int) -> int:
         """``kimage_set_destination``."""
@@ -259,7 +239,6 @@ class Kimage:
         """``kimage_add_page``: an ``IND_SOURCE`` entry for ``page``, loading ``dest_pfn``."""
         pos = self.add_entry((page << PAGE_SHIFT) | IND_SOURCE)
         self.index.add_source(dest_pfn, pos)
-        self._undo(lambda: self.index.remove_source(dest_pfn, pos))
         self._set_role(page, _ROLE_SOURCE if page != dest_pfn else _ROLE_NONE, pos)
         return pos
 
@@ -269,12 +248,7 @@ class Kimage:
             self._set_entry(self._entry + 1 if self._entry >= 0 else self._entry)
         self._write(self._entry, IND_DONE)
         self._bump_written(self._entry + 1)
-        old = self.terminated
         self.terminated = True
-
-        def undo() -> None:
-            self.terminated = old
-        self._undo(undo)
 
     def walk(self) -> Iterator[EntryRow]:
         """``for_each_kimage_entry`` over the words in memory, tracking the destination.
@@ -323,10 +297,8 @@ class Kimage:
         ``GFP_KERNEL`` callers is not modelled: labkit has no highmem.)
         """
         if destination != KIMAGE_NO_DEST:
-            at = -1
-            if self._journal is not None and self.index.is_parked(destination):
-                at = self.index.parked_position(destination)
-            if self.index.unpark(destination):
+            at = self.index.unpark(destination)
+            if at is not None:
                 self._undo(lambda: self.index.restore_parked(destination, at))
                 self._emit("unpark", pfn=destination, dest=destination)
                 return destination
@@ -337,7 +309,6 @@ class Kimage:
                 return None
             if page > limit:
                 self.unusable_pages.append(page)
-                self._undo(self.unusable_pages.pop)
                 self.costs.unusable += 1
                 continue
             if page == destination:
@@ -372,9 +343,7 @@ class Kimage:
         self._emit("parked", pfn=page)
 
     def _unpark_silently(self, pfn: int) -> None:
-        saved = self.costs.copy()
-        self.index.unpark(pfn)
-        self.costs.restore(saved)
+        self.index.drop_parked(pfn)
 
     def alloc_control_pages(self) -> int:
         """``kimage_alloc_normal_control_pages`` (order 0) or the crash variant; ENOMEM if none."""
@@ -397,7 +366,6 @@ class Kimage:
         if page is None:
             raise KexecError("ENOMEM", "no-control-page", "could not allocate a control page")
         self.control_pages.append(page)
-        self._undo(self.control_pages.pop)
         self._emit("control", pfn=page)
         return page
 
@@ -415,14 +383,8 @@ class Kimage:
                     break
             else:
                 page = hole_start >> PAGE_SHIFT
-                old = self.crash_control
                 self.crash_control = hole_end + 1 >> PAGE_SHIFT
-
-                def undo() -> None:
-                    self.crash_control = old
-                self._undo(undo)
                 self.control_pages.append(page)
-                self._undo(self.control_pages.pop)
                 self._emit("control", pfn=page)
                 return page
         raise KexecError("ENOMEM", "no-crash-control-page", "no hole for a control page in the crash region")
@@ -438,9 +400,7 @@ class Kimage:
             self._set_role(swap, _ROLE_SWAP)
 
     def _set_field(self, name: str, value: object) -> None:
-        old = getattr(self, name)
         setattr(self, name, value)
-        self._undo(lambda: setattr(self, name, old))
 
     # ------------------------------------------------------------------
     # segments
@@ -453,7 +413,6 @@ class Kimage:
             if seg.pages and self.type == KEXEC_TYPE_DEFAULT:
                 saved = self.index.add_destinations(first + i, seg.first_pfn, seg.pages)
                 self._undo(lambda s=seg, k=first + i, sv=saved: self.index.remove_destinations(k, s.first_pfn, s.pages, sv))
-        self._undo(lambda: self.segments.__delitem__(slice(first, None)))
         if self.type == KEXEC_TYPE_DEFAULT:
             self.alloc.prefer(self.index.is_dest)
         return first
@@ -488,12 +447,11 @@ class Kimage:
         self.mem.copy_page(page, new)
         self.costs.page_copies += 1
         self.costs.evictions += 1
-        if role == _ROLE_CONTROL:
-            self._set_field("control_code_page", new)
-            self.control_pages[self.control_pages.index(page)] = new
-        elif role == _ROLE_SWAP:
-            self._set_field("swap_page", new)
-            self.control_pages[self.control_pages.index(page)] = new
+        if role in (_ROLE_CONTROL, _ROLE_SWAP):
+            self._set_field("control_code_page" if role == _ROLE_CONTROL else "swap_page", new)
+            at = self.control_pages.index(page)
+            self.control_pages[at] = new
+            self._undo(lambda: self.control_pages.__setitem__(at, page))
         elif role == _ROLE_INDIRECTION:
             k = int(self._src_pos[page])
             link = -1 if k == 0 else k * self.epp - 1
@@ -511,8 +469,6 @@ class Kimage:
             self._write(pos, (new << PAGE_SHIFT) | (word & PAGE_MASK_WORD))
         self._set_role(new, role, int(self._src_pos[page]))
         self._set_role(page, _ROLE_NONE, -1)
-        if role in (_ROLE_CONTROL, _ROLE_SWAP):
-            self._undo(lambda: self.control_pages.__setitem__(self.control_pages.index(new), page))
         self._emit("evict", pfn=page, dest=new, note=_ROLE_NAMES[role])
         self._park(page)
 
@@ -624,19 +580,36 @@ class Kimage:
 PAGE_MASK_WORD = PAGE_SIZE - 1
 
 
+_SCALARS = ("head", "_entry", "_last_entry", "_written", "terminated", "crash_control", "control_code_page",
+            "swap_page", "start", "preserve_context")
+_LISTS = ("segments", "_pages", "_ind_pfns", "control_pages", "unusable_pages")
+
+
 class _Journal:
-    """Undo log of one ``kexec_load`` call."""
+    """Undo log of one ``kexec_load`` call.
+
+    Appends are undone by truncating lists and restoring scalars; what is
+    overwritten (memory pages, words of existing indirection pages, page roles)
+    is saved before the first write; rare mutations register closures.
+    """
 
     def __init__(self, image: Kimage):
         self.image = image
+        self.scalars = {name: getattr(image, name) for name in _SCALARS}
+        self.lengths = {name: len(getattr(image, name)) for name in _LISTS}
+        self.written0 = image._written
         self.ops: list[Callable[[], None]] = []
         self.pages: dict[int, np.ndarray | int] = {}
         self.words: dict[int, np.ndarray] = {}
+        self.roles: list[tuple[int, int, int]] = []
         self.pages_taken: list[tuple[int, bool]] = []      # (pfn, allocated?) in call order
         self.alloc_state = image.alloc.state()
         self.costs = image.costs.copy()
         tables = [getattr(image.index, n, None) for n in ("table", "parked_table")]
         self.buckets = [(t, t.nbuckets, t.lookups, t.probes, t.collisions) for t in tables if t is not None]
+        if image._entry >= 0:
+            self.save_words(image._entry // image.epp)       # the page new entries go into
+        image.index.begin()
 
     def save_page(self, pfn: int) -> None:
         if pfn not in self.pages:
@@ -651,9 +624,15 @@ class _Journal:
         image = self.image
         for fn in reversed(self.ops):
             fn()
+        for name, n in self.lengths.items():
+            del getattr(image, name)[n:]
+        for name, value in self.scalars.items():
+            setattr(image, name, value)
         for k, saved in self.words.items():
-            if k < len(image._pages):
-                image._pages[k][:] = saved
+            image._pages[k][:] = saved
+        for pfn, role, pos in reversed(self.roles):
+            image._role[pfn] = role
+            image._src_pos[pfn] = pos
         mem = image.mem
         for pfn, old in self.pages.items():
             if mem.mode == "tags":
@@ -661,8 +640,12 @@ class _Journal:
             else:
                 mem.data[pfn] = old
         image.alloc.restore(self.alloc_state, self.pages_taken)
+        image.index.rollback(self.written0)
         for table, nbuckets, lookups, probes, collisions in self.buckets:
             if table.nbuckets != nbuckets:
                 table.resize(nbuckets)
             table.lookups, table.probes, table.collisions = lookups, probes, collisions
         image.costs.restore(self.costs)
+
+    def commit(self) -> None:
+        self.image.index.commit()

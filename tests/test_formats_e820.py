@@ -8,7 +8,7 @@ import pytest
 
 from labkit.errors import ParseError
 from labkit.formats.e820 import Modification, apply_modifications, read_e820
-from labkit.memmap import ACPI, ACPI_NVS, PERSISTENT, RAM, RESERVED, UNUSABLE, MemoryMap, MemRange
+from labkit.memmap import ACPI, ACPI_NVS, PERSISTENT, RAM, RESERVED, UNUSABLE, MemRange
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -194,3 +194,24 @@ def test_update_without_arrow():
 def test_pci_gap_malformed():
     err = parse_error("Allocating PCI resources starting at 50000000 (gap: 40000000:zz)\n")
     assert err.line == 1
+
+
+def test_short_table_names_need_an_address():
+    log = read(NEW + "user: admin logged in\nmodified: 3 files\n")
+    assert log.modifications == ()
+
+
+def test_log_prefix_styles():
+    row = "BIOS-e820: [mem 0x0000000000100000-0x00000000001fffff] usable"
+    text = "\n".join([
+        "<6>[    0.000000] " + row,
+        "2024-06-01T12:00:00.123456+02:00 host kernel: " + row.replace("0x00000000001", "0x00000000002")
+        .replace("0x0000000000100000", "0x0000000000200000"),
+        "kern  :info  : [    0.000000] " + row.replace("0x00000000001", "0x00000000003")
+        .replace("0x0000000000100000", "0x0000000000300000"),
+        "[    0.000000][    T0] " + row.replace("0x00000000001", "0x00000000004")
+        .replace("0x0000000000100000", "0x0000000000400000"),
+    ])
+    log = read(text)
+    assert [r.start for r in log.map] == [0x100000, 0x200000, 0x300000, 0x400000]
+    assert log.map.ram_bytes == 4 * 0x100000

@@ -226,6 +226,7 @@ def test_negative_size():
 def test_nr_segments_disagrees():
     err = parse_error(TABLE.replace("nr_segments = 2", "nr_segments = 3"))
     assert err.line == 2 and "3 segments" in err.expected and "has 2" in err.expected
+    assert err.text == "nr_segments = 3"
 
 
 def test_index_gap():
@@ -301,3 +302,45 @@ def test_invalid_utf8_names_line():
 def test_no_table():
     err = parse_error("hello\nworld\n")
     assert err.line == 2 and "segment table" in err.expected
+
+
+def test_flag_names():
+    from labkit.formats.segment_log import describe_file_flags, describe_load_flags
+    assert describe_load_flags(0x3E0003) == ["KEXEC_ON_CRASH", "KEXEC_PRESERVE_CONTEXT", "arch 62 (x86_64)"]
+    assert describe_load_flags(0) == ["arch 0 (default)"]
+    assert describe_load_flags(0x30110) == ["labkit stage KS_START", "unknown bits 0x10", "arch 3 (386)"]
+    assert describe_load_flags(0x7770000) == ["arch 1911"]
+    assert describe_file_flags(0xA) == ["KEXEC_FILE_ON_CRASH", "KEXEC_FILE_DEBUG"]
+    assert describe_file_flags(0x30) == ["unknown bits 0x30"]
+
+
+def test_text_stream_with_bad_utf8_names_line():
+    data = TABLE.encode().replace(b"segment[1].buf", b"segment[1].b\xc3\x28uf")
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    with pytest.raises(ParseError) as info:
+        read_kexec_tools(stream)
+    assert info.value.line == 7 and "UTF-8" in info.value.expected
+
+
+class _Pipe(io.RawIOBase):
+    """A byte stream that cannot seek, like a pipe."""
+
+    def __init__(self, data: bytes):
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_unseekable_text_stream_with_bad_utf8():
+    data = TABLE.encode() * 400 + b"\xff\n"
+    stream = io.TextIOWrapper(io.BufferedReader(_Pipe(data)), encoding="utf-8")
+    with pytest.raises(ParseError) as info:
+        read_kexec_tools(stream)
+    assert "UTF-8" in info.value.expected and "at or after" in info.value.expected
+    assert 0 < info.value.line <= 4001

@@ -144,3 +144,30 @@ def test_relocation_yields_segments_and_swap_is_an_involution(raw, policy, mode,
     if mode == "swap":
         jump_back(m.mem, jump.jump_back_entry)
         assert len(m.mem.mismatches(a_pages, before)) == 0
+
+
+@settings(max_examples=40)
+@given(st.lists(st.tuples(st.integers(0x10, 0x300), st.integers(1, 20)), min_size=1, max_size=16),
+       st.sampled_from(["lowest", "random", "dest-first"]), st.sampled_from(["copy", "swap"]),
+       st.sampled_from(["tags", "bytes"]), st.integers(0, 5))
+def test_bulk_relocation_equals_the_step_by_step_walk(raw, policy, mode, memmode, seed):
+    from labkit.relocate import decode_list
+    results = []
+    for bulk in (True, False):
+        m = Machine.build("4MiB", mode=memmode)
+        used, segs = set(), []
+        for start, n in raw:
+            pages = set(range(start, start + n))
+            if not pages & used:
+                used |= pages
+                segs.append(Segment(start * PAGE, n * PAGE, n * PAGE - 100, buf=start * PAGE))
+        ld = Loader(m, policy=policy, seed=seed)
+        ld.kexec_load(0, segs, KEXEC_PRESERVE_CONTEXT)
+        img = ld.image
+        src, dst, pages = decode_list(m.mem, img.head)
+        assert list(zip(src.tolist(), dst.tolist())) == list(walk_words(m.mem, img.head))
+        assert pages == img.indirection_pages
+        costs = Costs()
+        relocate_kernel(m.mem, img.head, mode, img.swap_page, costs=costs, check=not bulk)
+        results.append((m.mem.content_keys(np.arange(m.max_pfn)), costs.to_dict()))
+    assert np.array_equal(results[0][0], results[1][0]) and results[0][1] == results[1][1]

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ParseError
 from ..memmap import MemoryMap
-from .detect import E820, FORMATS, IOMEM, KEXEC_FILE, KEXEC_TOOLS, SEGMENT_FORMATS, detect_format
+from .detect import E820, FORMATS, IOMEM, KEXEC_TOOLS, SEGMENT_FORMATS, detect_format
 from .e820 import E820Log, Modification, apply_modifications, read_e820
 from .iomem import read_iomem
 from .kexec_file import read_kexec_file

@@ -40,12 +40,11 @@ from .numbers import U64_MAX, hex_0x, hex_bare
 FORMAT = "e820"
 
 FIRMWARE = ("BIOS-e820", "Xen")
-TABLES = ("modified", "user", "reserve setup_data")
 
 _HEADER = re.compile(r"(?:e820:\s*)?(?P<what>BIOS-provided|Xen-provided|user-defined|modified|extended)"
                      r" physical RAM map:")
-_ROW_START = re.compile(r"(BIOS-e820|Xen|modified|user|reserve setup_data):\s*(?=\[mem|[0-9a-fA-F]|$)")
-_BIOS_START = re.compile(r"BIOS-e820:")
+# BIOS-e820 rows are always e820 rows; the shorter names only before an address
+_ROW_START = re.compile(r"(BIOS-e820):\s*|(Xen|modified|user|reserve setup_data):\s*(?=\[mem\s|[0-9a-fA-F]{8,}\s+-)")
 _MEM = re.compile(r"\[mem\s+([^\]\s]*?)\s*-\s*([^\]\s]*)\s*\]\s*")
 _OLD = re.compile(r"(\S+)\s+-\s+(\S+)\s*")
 _UPDATE_NEW = re.compile(r"e820:\s*update\s")
@@ -105,7 +104,7 @@ def _addresses(line: Line, text: str) -> tuple[int, int, str]:
         start = hex_0x(line, m.group(1), "range start")
         last = hex_0x(line, m.group(2), "range end")
         if last < start:
-            raise line.error(f"an inclusive end {last:#x} not below the start {start:#x}")
+            raise line.error(f"an end at or above the start {start:#x}, not {last:#x}")
         return start, last + 1, text[m.end():]
     m = _OLD.match(text)
     if not m:
@@ -113,7 +112,7 @@ def _addresses(line: Line, text: str) -> tuple[int, int, str]:
     start = hex_bare(line, m.group(1), "range start")
     end = hex_bare(line, m.group(2), "range end")
     if end < start:
-        raise line.error(f"an end {end:#x} not below the start {start:#x}")
+        raise line.error(f"an end at or above the start {start:#x}, not {end:#x}")
     return start, end, text[m.end():]
 
 
@@ -169,6 +168,34 @@ def _pci_old(line: Line, text: str) -> Modification:
     return Modification("pci-gap", start, start + size, None, None, line.number)
 
 
+def _pci_new(line: Line, body: str) -> Modification:
+    start, end, _rest = _addresses(line, body[body.index("[mem"):])
+    return Modification("pci-gap", start, end, None, None, line.number)
+
+
+def _ram_buffer(line: Line, body: str) -> Modification:
+    start, end, _rest = _addresses(line, body)
+    return Modification("ram-buffer", start, end, None, None, line.number)
+
+
+#: lines that change (or annotate) the map: pattern of the start -> parser of the rest
+_MODIFIERS = ((_UPDATE_NEW, _update), (_UPDATE_OLD, _update), (_REMOVE_NEW, _remove), (_REMOVE_OLD, _remove),
+              (_RAM_BUFFER, _ram_buffer))
+
+
+def _modification(line: Line, text: str) -> Modification | None:
+    """The modification ``text`` logs, or None if it is not one."""
+    for rx, parse in _MODIFIERS:
+        m = rx.match(text)
+        if m:
+            return parse(line, text[m.end():].lstrip())
+    if _PCI_NEW.match(text):
+        return _pci_new(line, text)
+    if text.startswith("Allocating PCI resources starting at"):
+        return _pci_old(line, text)
+    return None
+
+
 # --- the reader ---------------------------------------------------------------
 def read_e820(source: Source) -> E820Log:
     """Read the e820 tables of a dmesg / syslog capture (see the module docstring)."""
@@ -194,10 +221,8 @@ def read_e820(source: Source) -> E820Log:
             last_who = "header"
             continue
         row = _ROW_START.match(text)
-        if row is None and _BIOS_START.match(text):
-            raise line.error("'BIOS-e820: [mem 0x..-0x..] <type>' or 'BIOS-e820: <start> - <end> (<type>)'")
         if row:
-            who = row.group(1)
+            who = row.group(1) or row.group(2)
             rng = _row(line, text[row.end():])
             if who in FIRMWARE:
                 if boots == 0 or mods:
@@ -212,23 +237,7 @@ def read_e820(source: Source) -> E820Log:
                                          table_index, rng.name))
             last_who = who
             continue
-        mod: Modification | None = None
-        if _UPDATE_NEW.match(text):
-            mod = _update(line, text[_UPDATE_NEW.match(text).end():].lstrip())  # type: ignore[union-attr]
-        elif _UPDATE_OLD.match(text):
-            mod = _update(line, text[_UPDATE_OLD.match(text).end():].lstrip())  # type: ignore[union-attr]
-        elif _REMOVE_NEW.match(text):
-            mod = _remove(line, text[_REMOVE_NEW.match(text).end():].lstrip())  # type: ignore[union-attr]
-        elif _REMOVE_OLD.match(text):
-            mod = _remove(line, text[_REMOVE_OLD.match(text).end():].lstrip())  # type: ignore[union-attr]
-        elif _PCI_NEW.match(text):
-            start, end, _rest = _addresses(line, text[text.index("[mem"):])
-            mod = Modification("pci-gap", start, end, None, None, line.number)
-        elif text.startswith("Allocating PCI resources starting at"):
-            mod = _pci_old(line, text)
-        elif _RAM_BUFFER.match(text):
-            start, end, _rest = _addresses(line, text[_RAM_BUFFER.match(text).end():].lstrip())  # type: ignore[union-attr]
-            mod = Modification("ram-buffer", start, end, None, None, line.number)
+        mod = _modification(line, text)
         if mod is not None:
             if boots == 0:
                 new_boot()

@@ -62,7 +62,7 @@ def _parse(line: Line) -> tuple[int, MemRange]:
     start = hex_bare(line, m.group(2), "range start")
     last = hex_bare(line, m.group(3), "range end")
     if last < start:
-        raise line.error(f"an inclusive end {last:#x} not below the start {start:#x}")
+        raise line.error(f"an inclusive end at or above the start {start:#x}, not {last:#x}")
     return indent // 2, MemRange(start, last + 1, iomem_type(name), name, indent // 2)
 
 

@@ -96,7 +96,7 @@ def read_kexec_file(source: Source, *, require_table: bool = True) -> SegmentLog
     def start(line: Line) -> TableBuilder:
         nonlocal current, closed
         finish()
-        current, closed = TableBuilder(name, line.number), False
+        current, closed = TableBuilder(name, line.number, line.raw), False
         current.loaded, pending[:] = list(pending), []
         return current
 
@@ -112,7 +112,7 @@ def read_kexec_file(source: Source, *, require_table: bool = True) -> SegmentLog
         if blocks.feed(line, text):
             continue
         seg = _SEG_START.fullmatch(text)
-        if seg and (text.startswith("segment[") and "]:" in text or text.startswith("Loading segment")):
+        if seg:
             token = seg.group(1) if seg.group(1) is not None else seg.group(2)
             index = decimal(line, token, "segment index", _INT_MAX)
             values = _segment(line, seg.group(3), index)

@@ -65,14 +65,14 @@ def read_kexec_tools(source: Source, *, require_table: bool = True) -> SegmentLo
         nonlocal current
         if current is not None:
             if current.nr_segments is None:
-                raise ParseError(name, current.line, "", "'nr_segments = N' after the entry line")
+                raise ParseError(name, current.line, current.text, "'nr_segments = N' after the entry line")
             tables.append((current, current.finish()))
             current = None
 
     def start(line: Line) -> TableBuilder:
         nonlocal current, failure
         close()
-        current = TableBuilder(name, line.number)
+        current = TableBuilder(name, line.number, line.raw)
         if failure is not None:
             current.failed, current.error = True, failure[0]
             failure = None

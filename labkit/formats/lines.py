@@ -10,6 +10,7 @@ the line, never a ``UnicodeDecodeError``.
 """
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
@@ -114,6 +115,24 @@ def _binary_lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, str]]:
         yield number, text
 
 
+def _undecoded(stream: object) -> bool:
+    """Whether ``stream`` is a UTF-8 text wrapper not yet read from, so its bytes can be read instead.
+
+    Reading the bytes lets a decoding error name its exact line; a text
+    wrapper decodes ahead in chunks and cannot.
+    """
+    if not isinstance(stream, io.TextIOWrapper) or not stream.seekable():
+        return False
+    try:
+        encoding = codecs.lookup(stream.encoding).name
+    except LookupError:
+        return False
+    try:
+        return encoding in ("utf-8", "utf-8-sig") and stream.tell() == 0
+    except OSError:          # tell() is refused after next() on the wrapper
+        return False
+
+
 def _text_lines(stream: IO[str], name: str) -> Iterator[tuple[int, str]]:
     number = 0
     while True:
@@ -121,7 +140,8 @@ def _text_lines(stream: IO[str], name: str) -> Iterator[tuple[int, str]]:
         try:
             text = stream.readline(MAX_LINE_BYTES + 1)
         except UnicodeDecodeError as exc:
-            raise ParseError(name, number, "", f"UTF-8 text ({exc.reason})") from None
+            raise ParseError(name, number, "", f"UTF-8 text (the decoder failed at or after this line: "
+                                               f"{exc.reason})") from None
         if not text:
             return
         if len(text) > MAX_LINE_BYTES and not text.endswith("\n"):
@@ -143,6 +163,9 @@ def iter_lines(source: Source) -> Iterator[Line]:
             stream: IO[bytes] | IO[str] = opened
         else:
             stream = source
+        if _undecoded(stream):
+            stream.buffer.seek(0)  # type: ignore[union-attr]
+            stream = stream.buffer  # type: ignore[union-attr]
         if isinstance(stream, io.TextIOBase):
             raw_lines = _text_lines(stream, name)  # type: ignore[arg-type]
         else:

@@ -82,7 +82,7 @@ def parse_range(line: Line, text: str) -> RangeLine:
     end = hex_bare(line, m.group(2), "range end")
     kind = decimal(line, m.group(3).strip(), "range type number", E820_TYPE_MAX)
     if end < start:
-        raise line.error(f"a range whose inclusive end {end:#x} is not below its start {start:#x}")
+        raise line.error(f"an inclusive end at or above the start {start:#x}, not {end:#x}")
     return RangeLine(start, end, kind, line.number)
 
 

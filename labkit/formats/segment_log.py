@@ -46,9 +46,8 @@ def describe_load_flags(flags: int) -> list[str]:
     if flags & ~known:
         names.append(f"unknown bits {flags & ~known:#x}")
     arch = (flags & KEXEC_ARCH_MASK) >> 16
-    arch_names = [name for name, number in ARCHES.items() if number == arch and arch]
-    names.append(f"arch {arch} ({arch_names[0]})" if arch_names else f"arch {arch}"
-                 + (" (default)" if arch == 0 else ""))
+    arch_names = [name for name, number in ARCHES.items() if number == arch]
+    names.append(f"arch {arch} ({arch_names[0]})" if arch_names else f"arch {arch}")
     return names
 
 
@@ -142,15 +141,17 @@ class TableBuilder:
 
     source: str
     line: int                     # where the table starts
+    text: str = ""                # that line as read, for errors
     entry: int | None = None
     flags: int | None = None
     nr_segments: int | None = None
     nr_line: int = 0
+    nr_text: str = ""
     failed: bool = False
     error: str | None = None
     loaded: list[LoadedItem] = field(default_factory=list)
     _fields: list[dict[str, int]] = field(default_factory=list)
-    _lines: list[int] = field(default_factory=list)
+    _lines: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -161,7 +162,7 @@ class TableBuilder:
             raise line.error(f"one 'nr_segments' per table (already {self.nr_segments} at line {self.nr_line})")
         if self._fields:
             raise line.error("'nr_segments = N' before the segment lines of its table")
-        self.nr_segments, self.nr_line = value, line.number
+        self.nr_segments, self.nr_line, self.nr_text = value, line.number, line.raw
 
     def add(self, line: Line, index: int, name: str, value: int) -> None:
         """Record ``segment[index].name = value``; indices must go 0, 1, 2, ... in order."""
@@ -170,7 +171,7 @@ class TableBuilder:
             if current >= 0:
                 self._check_complete(current, line)
             self._fields.append({})
-            self._lines.append(line.number)
+            self._lines.append((line.number, line.raw))
         elif index != current:
             expected = "0" if current < 0 else f"{current} or {current + 1}"
             raise line.error(f"segment index {expected} (indices run from 0 without gaps), got {index}")
@@ -179,13 +180,10 @@ class TableBuilder:
             raise line.error(f"one value of segment[{index}].{name} (it was already given)")
         fields[name] = value
 
-    def _check_complete(self, index: int, line: Line | None) -> None:
+    def _check_complete(self, index: int, line: Line) -> None:
         missing = [f for f in FIELDS if f not in self._fields[index]]
         if missing:
-            where = line.number if line is not None else self._lines[index]
-            text = line.raw if line is not None else ""
-            raise ParseError(self.source, where, text,
-                             f"segment[{index}] to have {', '.join('.' + m for m in missing)} "
+            raise line.error(f"segment[{index}] to have {', '.join('.' + m for m in missing)} "
                              f"before the table goes on")
 
     def finish(self) -> tuple[Segment, ...]:
@@ -194,11 +192,11 @@ class TableBuilder:
             last = len(self._fields) - 1
             missing = [f for f in FIELDS if f not in self._fields[last]]
             if missing:
-                raise ParseError(self.source, self._lines[last], "",
+                raise ParseError(self.source, *self._lines[last],
                                  f"segment[{last}] to have {', '.join('.' + m for m in missing)} "
                                  f"(the table ends without them)")
         if self.nr_segments is not None and self.nr_segments != len(self._fields):
-            raise ParseError(self.source, self.nr_line, "",
+            raise ParseError(self.source, self.nr_line, self.nr_text,
                              f"{self.nr_segments} segments as 'nr_segments' says, but the table has "
                              f"{len(self._fields)}")
         return tuple(Segment(mem=f["mem"], memsz=f["memsz"], bufsz=f["bufsz"], buf=f["buf"])

@@ -78,6 +78,9 @@ def parse_header(line: bytes, *, lenient: bool) -> Header | str:
             return HEADER_EXPECTED + " without surrounding whitespace or CR (lenient mode accepts them)"
         if not lenient and _LENIENT_HEADER.fullmatch(line) is not None:
             return HEADER_EXPECTED + " with single spaces between fields (lenient mode accepts more)"
+        prefix = (_LENIENT_HEADER if lenient else _STRICT_HEADER).match(line.strip(b" \t\r") if lenient else line)
+        if prefix is not None:
+            return HEADER_EXPECTED + " with nothing after the state field"
         return HEADER_EXPECTED
     version, page_size, entries, state = match.groups()
     if version != b"1":

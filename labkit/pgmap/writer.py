@@ -26,6 +26,10 @@ def as_pfns(values: Any, what: str) -> np.ndarray:
     if hasattr(values, "to_numpy"):
         values = values.to_numpy()
     array = np.asarray(values)
+    if not isinstance(values, np.ndarray) and array.dtype.kind in "fO":
+        # numpy turns a list mixing ints >= 2**63 and small ints into float64: check the ints themselves
+        array = np.empty(len(values), dtype=object)
+        array[:] = list(values)
     if array.ndim != 1:
         raise ValueError(f"{what} must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind == "u":
@@ -34,7 +38,7 @@ def as_pfns(values: Any, what: str) -> np.ndarray:
         if array.size and array.min() < 0:
             raise ValueError(f"{what} must not be negative, got {int(array.min())}")
         return array.astype(np.uint64)
-    if array.dtype.kind == "O" or (array.size == 0 and array.dtype.kind == "f"):
+    if array.dtype.kind == "O":
         out = np.empty(array.size, dtype=np.uint64)
         for i, value in enumerate(array.tolist()):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not 0 <= value < 1 << 64:
