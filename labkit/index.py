@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .hashing import check_buckets, hash_function
+from .hashing import buckets_of, check_buckets, hash_function
 from .trace import Costs
 
 NOT_FOUND = -1
@@ -157,6 +157,7 @@ class LinearScan(_Destinations):
 class HashTable:
     """A chained hash table of int keys to int values that counts its probes.
 
+    Chains hold the keys (a probe compares one key); values live beside them.
     ``nbuckets=None`` grows the table (doubling, like rhashtable) whenever
     the load factor would pass 1; a fixed count never resizes, so a lab user
     can watch chains grow.
@@ -167,78 +168,87 @@ class HashTable:
         self._hash = hash_function(hash_name)
         self.fixed = nbuckets is not None
         self.nbuckets = check_buckets(nbuckets) if nbuckets is not None else 1024
-        self._keys: list[list[int]] = [[] for _ in range(self.nbuckets)]
-        self._vals: list[list[int]] = [[] for _ in range(self.nbuckets)]
-        self.size = 0
+        self._chains: list[list[int] | None] = [None] * self.nbuckets
+        self._vals: dict[int, int] = {}
         self.costs = costs if costs is not None else Costs()
         self.lookups = 0
         self.probes = 0
         self.collisions = 0
 
-    def _bucket(self, key: int) -> int:
-        return self._hash(key, self.nbuckets)
+    @property
+    def size(self) -> int:
+        return len(self._vals)
 
     def get(self, key: int) -> int:
-        b = self._bucket(key)
-        chain = self._keys[b]
+        chain = self._chains[self._hash(key, self.nbuckets)]
         self.lookups += 1
-        for i, k in enumerate(chain):
-            if k == key:
-                self.probes += i + 1
-                self.costs.hash_probes += i + 1
-                return self._vals[b][i]
-        self.probes += max(1, len(chain))
-        self.costs.hash_probes += max(1, len(chain))
-        return NOT_FOUND
+        if chain is None:
+            n = 1
+        elif key in self._vals:
+            n = chain.index(key) + 1
+        else:
+            n = len(chain)
+        self.probes += n
+        self.costs.hash_probes += n
+        return self._vals.get(key, NOT_FOUND)
 
     def contains(self, key: int) -> bool:
         return self.get(key) != NOT_FOUND
 
     def put(self, key: int, value: int) -> bool:
         """Insert (or overwrite); returns whether the table grew."""
-        b = self._bucket(key)
-        chain = self._keys[b]
-        for i, k in enumerate(chain):
-            if k == key:
-                self._vals[b][i] = value
-                return False
-        if chain:
+        if key in self._vals:
+            self._vals[key] = value
+            return False
+        b = self._hash(key, self.nbuckets)
+        chain = self._chains[b]
+        if chain is None:
+            self._chains[b] = [key]
+        else:
+            chain.append(key)
             self.collisions += 1
-        chain.append(key)
-        self._vals[b].append(value)
-        self.size += 1
-        if not self.fixed and self.size > self.nbuckets:
+        self._vals[key] = value
+        if not self.fixed and len(self._vals) > self.nbuckets:
             self.resize(self.nbuckets * 2)
             return True
         return False
 
     def remove(self, key: int) -> int:
-        b = self._bucket(key)
-        chain = self._keys[b]
-        for i, k in enumerate(chain):
-            if k == key:
-                del chain[i]
-                value = self._vals[b].pop(i)
-                self.size -= 1
-                return value
-        raise KeyError(key)
+        value = self._vals.pop(key)
+        b = self._hash(key, self.nbuckets)
+        chain = self._chains[b]
+        assert chain is not None
+        chain.remove(key)
+        if not chain:
+            self._chains[b] = None
+        return value
+
+    def items(self) -> list[tuple[int, int]]:
+        """(key, value) in bucket order, chain order within a bucket."""
+        return [(k, self._vals[k]) for chain in self._chains if chain for k in chain]
 
     def resize(self, nbuckets: int) -> None:
-        items = [(k, v) for ks, vs in zip(self._keys, self._vals) for k, v in zip(ks, vs)]
+        keys = np.fromiter((k for chain in self._chains if chain for k in chain), dtype=np.uint64,
+                           count=len(self._vals))
+        buckets = buckets_of(keys, nbuckets, self.hash_name)
+        order = np.argsort(buckets, kind="stable")
+        chains: list[list[int] | None] = [None] * nbuckets
+        sorted_keys, sorted_buckets = keys[order].tolist(), buckets[order]
+        bounds = np.flatnonzero(np.diff(sorted_buckets)) + 1
+        starts = np.concatenate(([0], bounds)).tolist()
+        ends = np.concatenate((bounds, [len(sorted_keys)])).tolist()
+        for a, e in zip(starts, ends):
+            if e > a:
+                chains[int(sorted_buckets[a])] = sorted_keys[a:e]
         self.nbuckets = nbuckets
-        self._keys = [[] for _ in range(nbuckets)]
-        self._vals = [[] for _ in range(nbuckets)]
-        for k, v in items:
-            b = self._bucket(k)
-            self._keys[b].append(k)
-            self._vals[b].append(v)
-        self.costs.rehash_moves += len(items)
+        self._chains = chains
+        self.costs.rehash_moves += len(keys)
 
     def keys(self) -> list[int]:
-        return [k for chain in self._keys for k in chain]
+        return [k for chain in self._chains if chain for k in chain]
 
     def chain_lengths(self) -> np.ndarray:
-        return np.fromiter((len(c) for c in self._keys), dtype=np.int64, count=self.nbuckets)
+        return np.fromiter((len(c) if c else 0 for c in self._chains), dtype=np.int64, count=self.nbuckets)
 
     def stats(self) -> dict[str, object]:
         lengths = self.chain_lengths()
@@ -257,6 +267,99 @@ class HashTable:
         }
 
 
+class PfnHashTable(HashTable):
+    """The same chained table for keys that are page frame numbers, stored in arrays.
+
+    Keys are only ever appended to a chain (and, when a failed call is undone,
+    removed from its tail), so a key's place in its chain is a number kept per
+    pfn; probe counts are exactly those of list chains, and doubling the table
+    is a stable sort instead of a Python loop.
+    """
+
+    def __init__(self, max_pfn: int, hash_name: str = "golden", nbuckets: int | None = None,
+                 costs: Costs | None = None):
+        super().__init__(hash_name, nbuckets, costs)
+        self._chains = []
+        self._val = np.full(max_pfn, NOT_FOUND, dtype=np.int64)
+        self._rank = np.zeros(max_pfn, dtype=np.int32)
+        self._len = [0] * self.nbuckets
+        self._size = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def get(self, key: int) -> int:
+        self.lookups += 1
+        value = int(self._val[key]) if 0 <= key < len(self._val) else NOT_FOUND
+        if value != NOT_FOUND:
+            n = int(self._rank[key]) + 1
+        else:
+            n = max(1, self._len[self._hash(key, self.nbuckets)])
+        self.probes += n
+        self.costs.hash_probes += n
+        return value
+
+    def put(self, key: int, value: int) -> bool:
+        if self._val[key] != NOT_FOUND:
+            self._val[key] = value
+            return False
+        b = self._hash(key, self.nbuckets)
+        rank = self._len[b]
+        if rank:
+            self.collisions += 1
+        self._len[b] = rank + 1
+        self._rank[key] = rank
+        self._val[key] = value
+        self._size += 1
+        if not self.fixed and self._size > self.nbuckets:
+            self.resize(self.nbuckets * 2)
+            return True
+        return False
+
+    def remove(self, key: int) -> int:
+        value = int(self._val[key])
+        if value == NOT_FOUND:
+            raise KeyError(key)
+        b = self._hash(key, self.nbuckets)
+        rank = int(self._rank[key])
+        if rank != self._len[b] - 1:
+            # not the tail (a resize reordered the chain): close the gap, O(n) but rare
+            others = np.flatnonzero(self._val != NOT_FOUND)
+            later = others[(buckets_of(others, self.nbuckets, self.hash_name) == b) & (self._rank[others] > rank)]
+            self._rank[later] -= 1
+        self._len[b] -= 1
+        self._val[key] = NOT_FOUND
+        self._size -= 1
+        return value
+
+    def _ordered_keys(self) -> np.ndarray:
+        keys = np.flatnonzero(self._val != NOT_FOUND)
+        buckets = buckets_of(keys, self.nbuckets, self.hash_name)
+        return keys[np.lexsort((self._rank[keys], buckets))]
+
+    def items(self) -> list[tuple[int, int]]:
+        keys = self._ordered_keys()
+        return list(zip(keys.tolist(), self._val[keys].tolist()))
+
+    def keys(self) -> list[int]:
+        return self._ordered_keys().tolist()
+
+    def resize(self, nbuckets: int) -> None:
+        keys = self._ordered_keys()
+        buckets = buckets_of(keys, nbuckets, self.hash_name)
+        order = np.argsort(buckets, kind="stable")
+        sorted_buckets = buckets[order]
+        first = np.searchsorted(sorted_buckets, sorted_buckets, side="left")
+        self._rank[keys[order]] = np.arange(len(keys)) - first
+        self._len = np.bincount(buckets, minlength=nbuckets).tolist()
+        self.nbuckets = nbuckets
+        self.costs.rehash_moves += len(keys)
+
+    def chain_lengths(self) -> np.ndarray:
+        return np.array(self._len, dtype=np.int64)
+
+
 class HashIndex(_Destinations):
     """The hashed design: O(1) expected work for all three questions."""
 
@@ -271,7 +374,7 @@ class HashIndex(_Destinations):
 
     def bind(self, max_pfn: int, costs: Costs) -> None:
         super().bind(max_pfn, costs)
-        self.table = HashTable(self.hash_name, self.nbuckets, costs)
+        self.table = PfnHashTable(max_pfn, self.hash_name, self.nbuckets, costs)
         self.parked_table = HashTable(self.hash_name, self.nbuckets, costs)
         self._seq = 0
         self._added: list[int] | None = None
@@ -323,8 +426,7 @@ class HashIndex(_Destinations):
         self.parked_table.remove(pfn)
 
     def parked(self) -> list[int]:
-        items = [(v, k) for ks, vs in zip(self.parked_table._keys, self.parked_table._vals) for k, v in zip(ks, vs)]
-        return [k for _, k in sorted(items, reverse=True)]
+        return [k for k, _ in sorted(self.parked_table.items(), key=lambda kv: kv[1], reverse=True)]
 
     def stats(self) -> dict[str, object]:
         out = {"index": self.name, "parked": self.parked_table.size}

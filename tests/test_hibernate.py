@@ -40,21 +40,32 @@ def test_both_indexes_give_the_same_machine():
 
 
 def test_a_broken_relocation_is_caught(monkeypatch):
-    """The verifier is not vacuous: lose one page copy of the step-by-step walk and it says which."""
+    """The verifier is not vacuous: lose one page copy of C's relocation and it says which."""
     import labkit.memory as memory
     import labkit.relocate as relocate
     monkeypatch.setattr(relocate, "_vectorised", lambda *a, **k: None)
-    original = memory.PhysicalMemory.copy_page
-    calls = {"n": 0}
+    original_copy, original_walk = memory.PhysicalMemory.copy_page, relocate.relocate_kernel
+    state = {"on": False, "n": 0}
 
     def lossy(self, src, dst):
-        calls["n"] += 1
-        if calls["n"] == 5000:
-            return
-        original(self, src, dst)
+        if state["on"]:
+            state["n"] += 1
+            if state["n"] > 300 and src != dst and "dropped" not in state:
+                state["dropped"] = dst        # a real move in the middle of the walk
+                return
+        original_copy(self, src, dst)
+
+    def walk(mem, head, mode, swap_page, **kw):
+        state["on"] = mode == "copy"
+        try:
+            return original_walk(mem, head, mode, swap_page, **kw)
+        finally:
+            state["on"] = False
     monkeypatch.setattr(memory.PhysicalMemory, "copy_page", lossy)
-    r = hibernate_resume(RoundTripParams(ram="32MiB"))
-    assert not r.verified and r.mismatched_pages >= 1
+    monkeypatch.setattr(relocate, "relocate_kernel", walk)
+    r = hibernate_resume(RoundTripParams(ram="32MiB", relocation="copy"))
+    assert state["n"] > 301
+    assert not r.verified and r.mismatched == (state["dropped"],)
 
 
 def test_b_region_validation():

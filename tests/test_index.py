@@ -98,3 +98,22 @@ def test_linear_parked_scan_counts_from_the_list_head():
     assert idx.parked() == [7, 6, 5]
     assert idx.unpark(6) and costs.dest_pages_scanned == 2
     assert not idx.unpark(9) and costs.dest_pages_scanned == 4
+
+
+@settings(max_examples=50)
+@given(st.lists(st.integers(0, 4095), min_size=1, max_size=600, unique=True), st.sampled_from(["golden", "modulo", "weak"]),
+       st.sampled_from([None, 1, 3, 64]), st.lists(st.integers(0, 4095), max_size=50), st.integers(0, 20))
+def test_pfn_table_counts_exactly_like_list_chains(keys, hash_name, buckets, probes, undo):
+    from labkit.index import PfnHashTable
+    a, b = HashTable(hash_name, buckets), PfnHashTable(4096, hash_name, buckets)
+    for k in keys:
+        assert a.put(k, k * 3) == b.put(k, k * 3)
+    for k in reversed(keys[len(keys) - min(undo, len(keys)):]):
+        assert a.remove(k) == b.remove(k)
+    for k in keys[: min(undo, len(keys)) // 2]:          # removals from the middle of chains too
+        if k in a.keys():
+            assert a.remove(k) == b.remove(k)
+    for k in probes + keys:
+        assert a.get(k) == b.get(k)
+    assert (a.probes, a.collisions, a.nbuckets, a.size) == (b.probes, b.collisions, b.nbuckets, b.size)
+    assert a.items() == b.items() and a.chain_lengths().tolist() == b.chain_lengths().tolist()

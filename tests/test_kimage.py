@@ -178,3 +178,27 @@ def test_entry_count_formula_and_invariant(raw, policy, seed):
             assert r.addr >> 12 == r.dest >> 12 or r.addr >> 12 not in dests
     owned = set(img.indirection_pages) | {img.control_code_page, img.swap_page}
     assert not owned & dests
+
+
+@settings(max_examples=25)
+@given(st.sampled_from(["lowest", "highest", "random", "dest-first"]), st.integers(0, 50),
+       st.sampled_from(["golden", "weak"]), st.sampled_from([None, 8]), st.floats(0.3, 0.7))
+def test_fast_path_equals_event_recording_path(policy, seed, hash_name, buckets, used):
+    """Same seed: identical kimages, memory, pgmap and counters with and without a recorder."""
+    from labkit.hibernate import RoundTripParams, hibernate_resume
+    runs = []
+    for record in (False, True):
+        r = hibernate_resume(RoundTripParams(ram="12MiB", used=used, policy=policy, seed=seed, hash=hash_name,
+                                             buckets=buckets, record=record))
+        assert r.verified
+        img = r.loader_c.image
+        runs.append((r.costs, [w.word for w in img.walk()], img.indirection_pages, img.dest_pages(),
+                     r.machine.mem.content_keys(np.arange(r.machine.max_pfn)), img.index.stats(),
+                     r.loader_c.pgmap().values.tolist()))
+    fast, slow = runs
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1:], slow[1:]):
+        if isinstance(a, np.ndarray):
+            assert np.array_equal(a, b)
+        else:
+            assert a == b

@@ -62,7 +62,8 @@ def test_format_page_size():
     ([1, 2, 1], [3, 4, 5], "loaded", "destination pfn 0x1 appears more than once"),
     ([1, 2], [3], "loaded", "dest_pfn has 2 values but src_pfn has 1"),
     ([-1], [3], "loaded", "must not be negative"),
-    ([1.5], [3], "loaded", "unsigned integers"),
+    ([1.5], [3], "loaded", "must be an integer"),
+    (np.array([1.5]), [3], "loaded", "unsigned integers"),
     ([2**64], [3], "loaded", "from 0 to 2**64-1"),
     ([1], [True], "loaded", "unsigned integers"),
     ([[1]], [[2]], "loaded", "one-dimensional"),
@@ -314,6 +315,9 @@ def test_text_stream_that_cannot_decode():
     with pytest.raises(ParseError) as err:
         read_pgmap(stream)
     assert "UTF-8" in err.value.expected
+    with pytest.raises(ParseError) as err:
+        read_pgmap(io.StringIO("# kexec_pgmap v1 page_size=4096 entries=1 state=loaded\n1 \ud800\n"))
+    assert err.value.line == 2 and "invalid byte 0xed" in err.value.expected
 
 
 # -- lenient reading ----------------------------------------------------------

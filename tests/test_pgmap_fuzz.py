@@ -34,11 +34,13 @@ def maps(draw, max_size=60):
     return dest, src
 
 
-@pytest.fixture
-def small_slices(monkeypatch):
-    monkeypatch.setattr(reader_module, "BLOCK_SIZE", 97)
-    monkeypatch.setattr(reader_module, "SLICE_SIZE", 31)
-    monkeypatch.setattr(reader_module, "WORKERS", 2)
+@pytest.fixture(params=[1, 2], ids=["inline", "threads"])
+def small_slices(request, monkeypatch):
+    """Small blocks and slices; parsed inline (1 worker) or on the thread pool (2)."""
+    monkeypatch.setattr(reader_module, "BLOCK_SIZE", 509)
+    monkeypatch.setattr(reader_module, "SLICE_SIZE", 127)
+    monkeypatch.setattr(reader_module, "WORKERS", request.param)
+    return request.param
 
 
 # -- reference parser (whole file, regex per line) ---------------------------------
@@ -271,18 +273,19 @@ def _mutate(data: bytes, rng: np.random.Generator) -> bytes:
 
 
 def test_mutated_dumps_parse_or_raise_parse_error(small_slices):
-    rng = np.random.default_rng(20080512)
+    rng = np.random.default_rng(20080512 + small_slices)
     bases = _base_dumps(rng)
+    per_base = 700 if small_slices == 1 else 100      # starting threads for tiny slices is slow
     start = time.perf_counter()
     count = 0
     for base in bases:
-        for _ in range(700):
+        for _ in range(per_base):
             data = base
             for _ in range(int(rng.integers(1, 3))):
                 data = _mutate(data, rng)
             check_against_reference(data)
             count += 1
-    assert count == 3500
+    assert count == per_base * len(bases)
     assert time.perf_counter() - start < 60      # a generous bound: this is a hang detector
 
 

@@ -52,8 +52,7 @@ def check_state(state: str) -> str:
 
 
 def check_page_size(page_size: int) -> int:
-    if not isinstance(page_size, (int, np.integer)) or page_size < DEFAULT_PAGE_SIZE \
-            or page_size > MAX_PAGE_SIZE or page_size & (page_size - 1):
+    if not isinstance(page_size, (int, np.integer)) or not _page_size_ok(int(page_size)):
         raise ValueError(f"page_size must be a power of two from 4096 to 65536, got {page_size!r}")
     return int(page_size)
 
@@ -85,7 +84,7 @@ def parse_header(line: bytes, *, lenient: bool) -> Header | str:
     version, page_size, entries, state = match.groups()
     if version != b"1":
         return f"kexec_pgmap version v1 (this reader knows only v1), in {HEADER_EXPECTED}"
-    if not _DECIMAL.fullmatch(page_size) or check_page_size_ok(int(page_size)) is False:
+    if not _DECIMAL.fullmatch(page_size) or not _page_size_ok(int(page_size)):
         return "page_size=<a power of two from 4096 to 65536 in decimal> in the header"
     if not _DECIMAL.fullmatch(entries):
         return "entries=<decimal count without sign or leading zeros> in the header"
@@ -94,12 +93,8 @@ def parse_header(line: bytes, *, lenient: bool) -> Header | str:
     return Header(int(page_size), int(entries), state.decode("ascii"))
 
 
-def check_page_size_ok(page_size: int) -> bool:
-    try:
-        check_page_size(page_size)
-    except ValueError:
-        return False
-    return True
+def _page_size_ok(page_size: int) -> bool:
+    return DEFAULT_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE and page_size & (page_size - 1) == 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NoReturn
 
@@ -22,7 +22,7 @@ from ..errors import ParseError
 from .fast import normalise_slice, parse_slice
 from .lines import LineError, lenient_line, strict_line, text_problem
 from .model import HEADER_EXPECTED, Header, PgMap, format_header, is_headerish, make_frame, parse_header
-from .source import GZIP_ERRORS, Opened, open_source
+from .source import GZIP_ERRORS, Opened, PgmapSource, open_source
 from .tally import Tally
 
 BLOCK_SIZE = 8 << 20
@@ -32,7 +32,7 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 _BOM = b"\xef\xbb\xbf"
 
 
-def read_pgmap(source: Any, *, lenient: bool = False, name: str | None = None) -> PgMap:
+def read_pgmap(source: PgmapSource, *, lenient: bool = False, name: str | None = None) -> PgMap:
     """Read a dump from a path (plain or gzip), bytes, or an open text/binary stream.
 
     Strict mode (the default) accepts exactly the format of docs/pgmap-format.md
@@ -80,12 +80,11 @@ def _blocks(opened: Opened, reader: "_Reader") -> Iterator[tuple[bytes, bool]]:
 
 @dataclass(frozen=True)
 class _Rows:
-    """Parsed rows of one slice, the line numbers of its first and last row, and its tolerances."""
+    """Parsed rows of one slice, the line number of its first row, and its tolerances."""
 
     dest: np.ndarray
     src: np.ndarray
     first_row_line: int
-    last_row_line: int
     tally: Tally | None = None
 
 
@@ -120,7 +119,6 @@ class _Reader:
         self.missing_newline = False
         self.last_line_text = b""
         self.last_dest: int | None = None
-        self.last_row_line = 0
         self.dests: list[np.ndarray] = []
         self.srcs: list[np.ndarray] = []
         self.pending: deque[tuple[Any, memoryview, int]] = deque()
@@ -217,7 +215,6 @@ class _Reader:
             self.dests.append(rows.dest)
             self.srcs.append(rows.src)
             self.last_dest = int(rows.dest[-1])
-            self.last_row_line = rows.last_row_line
 
     def _check_strict(self, rows: tuple[np.ndarray, np.ndarray] | None, data: memoryview,
                       first_line: int) -> _Rows:
@@ -230,7 +227,7 @@ class _Reader:
         if bad.size:
             i = int(bad[0]) + 1
             self._order_error(first_line + i, int(dest[i]), int(src[i]), int(dest[i - 1]))
-        return _Rows(dest, src, first_line, first_line + dest.size - 1)
+        return _Rows(dest, src, first_line)
 
     def _locate(self, data: memoryview, first_line: int) -> NoReturn:
         """Raise the ParseError for the first bad line of a slice the fast path rejected."""
@@ -327,14 +324,14 @@ def _lenient_slice(data: memoryview, first_line: int, name: str) -> _Rows:
         tally.add("zero-padding", parsed.padded_rows.size, first_line + parsed.padded_rows[:10])
         descents = np.flatnonzero(parsed.dest[1:] < parsed.dest[:-1]) + 1
         tally.add("unsorted", descents.size, first_line + descents[:10])
-        return _Rows(parsed.dest, parsed.src, first_line, first_line + parsed.dest.size - 1, tally)
+        return _Rows(parsed.dest, parsed.src, first_line, tally)
     return _lenient_lines(data, first_line, name, tally)
 
 
 def _lenient_lines(data: memoryview, first_line: int, name: str, tally: Tally) -> _Rows:
     dests: list[int] = []
     srcs: list[int] = []
-    row_lines: list[int] = []
+    first_row_line = 0
     for k, line in enumerate(bytes(data).split(b"\n")[:-1]):
         try:
             parsed = lenient_line(line)
@@ -348,6 +345,6 @@ def _lenient_lines(data: memoryview, first_line: int, name: str, tally: Tally) -
                 tally.add("unsorted", 1, (first_line + k,))
             dests.append(parsed.dest)
             srcs.append(parsed.src)
-            row_lines.append(first_line + k)
+            first_row_line = first_row_line or first_line + k
     return _Rows(np.array(dests, dtype=np.uint64), np.array(srcs, dtype=np.uint64),
-                 row_lines[0] if row_lines else 0, row_lines[-1] if row_lines else 0, tally)
+                 first_row_line, tally)

@@ -12,7 +12,7 @@ import io
 import os
 import zlib
 from dataclasses import dataclass
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Union
 
 from ..errors import ParseError
 
@@ -21,6 +21,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 FOREIGN_MAGIC = {b"\xfd7zXZ\x00": "xz", b"BZh": "bzip2", b"\x28\xb5\x2f\xfd": "zstd", b"\x04\x22\x4d\x18": "lz4",
                  b"PK\x03\x04": "zip"}
 GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+#: what ``read_pgmap`` reads: a path (``str`` is always a path), bytes-like data, or an open stream
+PgmapSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], IO[str]]
 
 @dataclass(frozen=True)
 class Opened:
@@ -34,7 +37,10 @@ class Opened:
         """Up to ``size`` bytes ('' only at the end); text streams are encoded as UTF-8."""
         data = self.stream.read(size)
         if isinstance(data, str):
-            return data.encode("utf-8", "surrogateescape")
+            try:   # undecodable bytes of a surrogateescape stream come back as they were
+                return data.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:   # other lone surrogates: keep them, as invalid UTF-8
+                return data.encode("utf-8", "surrogatepass")
         return bytes(data) if data is not None else b""
 
 
@@ -100,7 +106,7 @@ def _check_foreign(head: bytes, name: str) -> None:
 
 
 @contextlib.contextmanager
-def open_source(source: Any, name: str | None = None) -> Iterator[Opened]:
+def open_source(source: PgmapSource, name: str | None = None) -> Iterator[Opened]:
     """Open ``source`` for block reading: a path, bytes-like data, or an open text/binary stream.
 
     A ``str`` is always a path, never the text itself (pass bytes for that).

@@ -111,7 +111,8 @@ def validate_pgmap(pgmap: PgMap, *, max_pfn: int | None = None) -> list[Finding]
     descents = np.flatnonzero(dest[1:] < dest[:-1]) + 1
     if descents.size:
         findings.append(_finding("unsorted", f"{_plural(descents.size, 'row')} with a destination "
-                                 "below the row before (the format requires ascending destinations)", descents, dest[descents]))
+                                 "below the row before (the format requires ascending destinations)",
+                                 descents, dest[descents]))
     dest_sorted = np.sort(dest) if descents.size else dest
     repeated = _repeated_values(dest_sorted)
     if repeated.size:

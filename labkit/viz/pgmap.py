@@ -8,7 +8,7 @@ deterministically (evenly spaced rows) and rasterised, and the title says so.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes

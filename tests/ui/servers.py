@@ -123,7 +123,7 @@ def isolated_env(home: Path) -> dict[str, str]:
 
 
 def configure_lab(home: Path) -> None:
-    """No news or update pop-up: the announcements plugin is off, and so are its settings and the server side."""
+    """No news or update pop-up (plugin, settings and server side all off); all cells rendered."""
     config, settings = home / "config", home / "settings"
     _write_json(config / "labconfig" / "page_config.json",
                 {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
@@ -132,6 +132,9 @@ def configure_lab(home: Path) -> None:
                             "jupyterlab.handlers.announcements.NeverCheckForUpdate"}})
     _write_json(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
                 {"fetchNews": "false", "checkForUpdates": False})
+    # every cell in the DOM (no virtual scrolling): the checks look at all outputs
+    _write_json(settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings",
+                {"windowingMode": "none"})
 
 
 def start_lab(root_dir: Path, home: Path, log: Path, timeout: float = 90.0) -> tuple[Server, str]:
