@@ -48,6 +48,8 @@ class PageAllocator:
         self.allocations = 0
         self._lo = 0
         self._hi = len(self.free) - 1
+        self._free_mv = memoryview(self.free)
+        self._ahead: list[int] = []      # lowest/highest: upcoming candidates, next one last
         self._hot: list[int] = []
         self._order = None
         self._cursor = 0
@@ -61,10 +63,8 @@ class PageAllocator:
         """One free page, or ``None`` when memory is exhausted (-> ``ENOMEM``)."""
         if self.nr_free == 0:
             return None
-        if self.policy == "lowest":
-            pfn = self._scan_up()
-        elif self.policy == "highest":
-            pfn = self._scan_down()
+        if self.policy in ("lowest", "highest"):
+            pfn = self._next_ahead()
         elif self.policy == "random":
             pfn = self._next_random()
         else:
@@ -82,6 +82,7 @@ class PageAllocator:
             raise ValueError(f"double free of pfn {pfn:#x}")
         self.free[pfn] = True
         self.nr_free += 1
+        self._drop_ahead()
         self._lo = min(self._lo, pfn)
         self._hi = max(self._hi, pfn)
         if self.policy == "random":
@@ -94,6 +95,7 @@ class PageAllocator:
         pfns = np.asarray(pfns, dtype=np.int64)
         if not self.free[pfns].all():
             raise ValueError("taking pages that are not free")
+        self._drop_ahead()
         self.free[pfns] = False
         self.nr_free -= len(pfns)
 
@@ -105,13 +107,45 @@ class PageAllocator:
 
     # --- atomicity ----------------------------------------------------
     def state(self) -> AllocatorState:
+        self._drop_ahead()        # the window is a cache; the cursors say everything
         return AllocatorState((self.nr_free, self.allocations, self._lo, self._hi, self._cursor,
                                self._preferred, self._pcursor), tuple(self._hot))
+
+    def _drop_ahead(self) -> None:
+        """Forget the window, moving the scan back to its first unused candidate."""
+        if self._ahead:
+            nxt = self._ahead[-1]
+            if self.policy == "lowest":
+                self._lo = min(self._lo, nxt)
+            else:
+                self._hi = max(self._hi, nxt)
+        self._ahead = []
+
+    def _next_ahead(self) -> int:
+        """lowest/highest: pop the next free pfn from a window found with numpy."""
+        ahead, free = self._ahead, self._free_mv
+        while ahead:
+            pfn = ahead.pop()
+            if free[pfn]:
+                return pfn
+        if self.policy == "lowest":
+            lo = self._scan_up()
+            window = lo + np.flatnonzero(self.free[lo: lo + _CHUNK])
+            self._lo = int(window[-1]) + 1
+            self._ahead = window[::-1].tolist()
+        else:
+            hi = self._scan_down()
+            start = max(0, hi - _CHUNK + 1)
+            window = start + np.flatnonzero(self.free[start: hi + 1])
+            self._hi = int(window[0]) - 1
+            self._ahead = window.tolist()
+        return self._ahead.pop()
 
     def restore(self, state: AllocatorState, taken: list[tuple[int, bool]]) -> None:
         """Undo a failed call: replay its (pfn, allocated?) changes backwards."""
         for p, allocated in reversed(taken):
             self.free[p] = allocated
+        self._ahead = []
         (self.nr_free, self.allocations, self._lo, self._hi, self._cursor,
          self._preferred, self._pcursor) = state.scalars
         self._hot = list(state.hot)

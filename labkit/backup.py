@@ -37,6 +37,7 @@ class JumpParams:
     b_first_pfn: int = 16     # where B's region starts
     a_pages: int = 96         # kernel A owns pfns [0, a_pages): B's region lies inside
     writes: int = 2           # pages B writes while it runs
+    relocation: str = "swap"  # how the jump out relocates (copy shows why kexec jump must swap)
     policy: str = "lowest"
     seed: int = 0
 
@@ -47,6 +48,8 @@ class JumpParams:
             raise ValueError("B's region must lie inside kernel A's pages (b_first_pfn + pages <= a_pages)")
         if not 0 <= self.writes <= self.pages:
             raise ValueError(f"writes must be 0..pages, got {self.writes}")
+        if self.relocation not in ("swap", "copy"):
+            raise ValueError(f"relocation must be swap or copy, got {self.relocation!r}")
 
     def arg_line(self) -> str:
         return " ".join(f"{k}={v}" for k, v in asdict(self).items())
@@ -141,7 +144,7 @@ def kexec_jump_demo(params: JumpParams | None = None) -> JumpDemo:
     rec = _Snapshots(mem, pfns)
     rec.snap("loaded")
     rec.phase = "jump"
-    jump = kernel_kexec(loader, recorder=rec)
+    jump = kernel_kexec(loader, mode=p.relocation, recorder=rec)  # type: ignore[arg-type]
     for q in b_region[: p.writes].tolist():
         write_page(mem, q, int(content_tag("B-run", q, p.seed)))
     rec.snap("B runs")
@@ -156,7 +159,9 @@ def kexec_jump_demo(params: JumpParams | None = None) -> JumpDemo:
         decoded = [names.get(int(t), ("?", "?")) for t in tags.tolist()]
         if pair is not None:
             s, d = pair
-            note = f"{'kexec jump' if phase == 'jump' else 'jump back'}: swap {s << PAGE_SHIFT:#x} \u2194 {d << PAGE_SHIFT:#x}"
+            how = "jump back: swap" if phase == "jump_back" else f"kexec jump: {p.relocation}"
+            arrow = "\u2194" if phase == "jump_back" or p.relocation == "swap" else "\u2192"
+            note = f"{how} {s << PAGE_SHIFT:#x} {arrow} {d << PAGE_SHIFT:#x}"
         else:
             note = notes.get(phase, phase)
         frames.append(JumpFrame(phase, note, tuple(x[0] for x in decoded), tuple(x[1] for x in decoded),

@@ -18,8 +18,10 @@ from typing import Protocol
 
 import numpy as np
 
-from .hashing import buckets_of, check_buckets, hash_function
+from .hashing import GOLDEN_RATIO_64, buckets_of, check_buckets, hash_function
 from .trace import Costs
+
+_U64 = (1 << 64) - 1
 
 NOT_FOUND = -1
 
@@ -282,8 +284,15 @@ class PfnHashTable(HashTable):
         self._chains = []
         self._val = np.full(max_pfn, NOT_FOUND, dtype=np.int64)
         self._rank = np.zeros(max_pfn, dtype=np.int32)
+        self._val_mv, self._rank_mv = memoryview(self._val), memoryview(self._rank)
         self._len = [0] * self.nbuckets
         self._size = 0
+        self._golden = hash_name == "golden"
+
+    def _bucket(self, key: int) -> int:
+        if self._golden:
+            return (((key * GOLDEN_RATIO_64) & _U64) * self.nbuckets) >> 64
+        return self._hash(key, self.nbuckets)
 
     @property
     def size(self) -> int:
@@ -291,26 +300,26 @@ class PfnHashTable(HashTable):
 
     def get(self, key: int) -> int:
         self.lookups += 1
-        value = int(self._val[key]) if 0 <= key < len(self._val) else NOT_FOUND
+        value = self._val_mv[key] if 0 <= key < len(self._val) else NOT_FOUND
         if value != NOT_FOUND:
-            n = int(self._rank[key]) + 1
+            n = self._rank_mv[key] + 1
         else:
-            n = max(1, self._len[self._hash(key, self.nbuckets)])
+            n = max(1, self._len[self._bucket(key)])
         self.probes += n
         self.costs.hash_probes += n
         return value
 
     def put(self, key: int, value: int) -> bool:
-        if self._val[key] != NOT_FOUND:
-            self._val[key] = value
+        if self._val_mv[key] != NOT_FOUND:
+            self._val_mv[key] = value
             return False
-        b = self._hash(key, self.nbuckets)
+        b = self._bucket(key)
         rank = self._len[b]
         if rank:
             self.collisions += 1
         self._len[b] = rank + 1
-        self._rank[key] = rank
-        self._val[key] = value
+        self._rank_mv[key] = rank
+        self._val_mv[key] = value
         self._size += 1
         if not self.fixed and self._size > self.nbuckets:
             self.resize(self.nbuckets * 2)
@@ -321,7 +330,7 @@ class PfnHashTable(HashTable):
         value = int(self._val[key])
         if value == NOT_FOUND:
             raise KeyError(key)
-        b = self._hash(key, self.nbuckets)
+        b = self._bucket(key)
         rank = int(self._rank[key])
         if rank != self._len[b] - 1:
             # not the tail (a resize reordered the chain): close the gap, O(n) but rare

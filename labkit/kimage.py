@@ -534,11 +534,14 @@ class Kimage:
             self.set_destination(seg.mem)
             return
         first = seg.first_pfn
-        contents = _segment_tags(seg)
+        contents = _segment_tags(seg).tolist()
         costs, index, alloc, journal = self.costs, self.index, self.alloc, self._journal
         assert isinstance(index, HashIndex)
-        table, is_dest, seg_first = index.table, index.is_dest, index.seg_first
-        tags, role, src_pos = self.mem.tags, self._role, self._src_pos
+        table = index.table
+        # memoryviews: scalar reads and writes at a third of numpy's cost
+        is_dest, seg_first = memoryview(index.is_dest), memoryview(index.seg_first)
+        tags, role, src_pos = self.mem.tags, memoryview(self._role), memoryview(self._src_pos)
+        tags_mv = memoryview(tags)
         epp, limit = self.epp, self.config.source_limit >> PAGE_SHIFT
         taken = journal.pages_taken if journal is not None else None
         roles = journal.roles if journal is not None else None
@@ -547,96 +550,105 @@ class Kimage:
 
         def flush() -> None:
             if pending:
-                for pfn in pending:
-                    self._touch_page(pfn)
                 keys = np.fromiter(pending.keys(), dtype=np.int64, count=len(pending))
+                if journal is not None:
+                    journal.save_pages(keys)
                 tags[keys] = np.fromiter(pending.values(), dtype=np.uint64, count=len(pending))
                 pending.clear()
 
         need_destination = True
-        for i in range(n):
-            dest = first + i
-            if first_of_call > 0:
-                costs.bitmap_tests += 1
-                fs = int(seg_first[dest])
-                if 0 <= fs < first_of_call:
-                    src = self._read(table.get(dest)) >> PAGE_SHIFT
-                    pending[src] = int(contents[i])
-                    costs.page_copies += 1
-                    need_destination = True
-                    continue
-            if need_destination:
-                flush()
-                self.set_destination(dest << PAGE_SHIFT)
-                need_destination = False
-            # --- kimage_alloc_page(image, GFP_HIGHUSER, dest), inline ---
-            at = index.unpark(dest)
-            if at is not None:
-                self._undo(lambda d=dest, a=at: index.restore_parked(d, a))
-                page = dest
-            else:
-                while True:
-                    page = alloc.alloc()
-                    if page is None:
-                        flush()
-                        raise KexecError("ENOMEM", "no-source-page",
-                                         f"could not allocate a source page for {hexaddr(dest << PAGE_SHIFT)}")
-                    costs.allocations += 1
-                    if taken is not None:
-                        taken.append((page, True))
-                    if page > limit:
-                        self.unusable_pages.append(page)
-                        costs.unusable += 1
+        allocations = bitmap_tests = page_copies = swap_trick = entries = 0
+        try:
+            for i in range(n):
+                dest = first + i
+                if first_of_call > 0:
+                    bitmap_tests += 1
+                    fs = seg_first[dest]
+                    if 0 <= fs < first_of_call:
+                        src = self._read(table.get(dest)) >> PAGE_SHIFT
+                        pending[src] = contents[i]
+                        page_copies += 1
+                        need_destination = True
                         continue
-                    if page == dest:
-                        break
-                    costs.bitmap_tests += 1
-                    if not is_dest[page]:
-                        break
-                    old = table.get(page)
-                    if old != NOT_FOUND:
-                        word = self._read(old)
-                        q = word >> PAGE_SHIFT
-                        pending[page] = pending.pop(q) if q in pending else int(tags[q])
-                        costs.page_copies += 1
-                        self._write(old, (page << PAGE_SHIFT) | (word & PAGE_MASK_WORD))
-                        if roles is not None:
-                            roles.append((page, int(role[page]), int(src_pos[page])))
-                            roles.append((q, int(role[q]), int(src_pos[q])))
-                        role[page] = _ROLE_NONE
-                        src_pos[page] = old
-                        role[q] = _ROLE_NONE
-                        src_pos[q] = -1
-                        costs.swap_trick += 1
-                        page = q
-                        break
-                    self._park(page)
-            # --- kimage_add_page(image, page), inline kimage_add_entry ---
-            if self._entry == self._last_entry:
-                flush()
-                ind = self.alloc_page(KIMAGE_NO_DEST)
-                if ind is None:
-                    raise KexecError("ENOMEM", "no-indirection-page", "could not allocate an indirection page")
-                self._new_indirection_page(ind)
-            pos = self._entry
-            words = self._pages[pos // epp]
-            words[pos % epp] = (page << PAGE_SHIFT) | IND_SOURCE
-            words[pos % epp + 1] = 0
-            self._entry = pos + 1
-            if pos + 1 > self._written:
-                self._written = pos + 1
-            costs.entries_written += 1
-            table.put(dest, pos)
-            if added is not None:
-                added.append(dest)
-            if roles is not None:
-                roles.append((page, int(role[page]), int(src_pos[page])))
-            role[page] = _ROLE_SOURCE if page != dest else _ROLE_NONE
-            src_pos[page] = pos
-            # --- clear_page + copy_from_user ---
-            pending[page] = int(contents[i])
-            costs.page_copies += 1
-        flush()
+                if need_destination:
+                    flush()
+                    self.set_destination(dest << PAGE_SHIFT)
+                    need_destination = False
+                # --- kimage_alloc_page(image, GFP_HIGHUSER, dest), inline ---
+                at = index.unpark(dest)
+                if at is not None:
+                    self._undo(lambda d=dest, a=at: index.restore_parked(d, a))
+                    page = dest
+                else:
+                    while True:
+                        page = alloc.alloc()
+                        if page is None:
+                            flush()
+                            raise KexecError("ENOMEM", "no-source-page",
+                                             f"could not allocate a source page for {hexaddr(dest << PAGE_SHIFT)}")
+                        allocations += 1
+                        if taken is not None:
+                            taken.append((page, True))
+                        if page > limit:
+                            self.unusable_pages.append(page)
+                            costs.unusable += 1
+                            continue
+                        if page == dest:
+                            break
+                        bitmap_tests += 1
+                        if not is_dest[page]:
+                            break
+                        old = table.get(page)
+                        if old != NOT_FOUND:
+                            word = self._read(old)
+                            q = word >> PAGE_SHIFT
+                            pending[page] = pending.pop(q) if q in pending else tags_mv[q]
+                            page_copies += 1
+                            self._write(old, (page << PAGE_SHIFT) | (word & PAGE_MASK_WORD))
+                            if roles is not None:
+                                roles.append((page, role[page], src_pos[page]))
+                                roles.append((q, role[q], src_pos[q]))
+                            role[page] = _ROLE_NONE
+                            src_pos[page] = old
+                            role[q] = _ROLE_NONE
+                            src_pos[q] = -1
+                            swap_trick += 1
+                            page = q
+                            break
+                        self._park(page)
+                # --- kimage_add_page(image, page), inline kimage_add_entry ---
+                if self._entry == self._last_entry:
+                    flush()
+                    ind = self.alloc_page(KIMAGE_NO_DEST)
+                    if ind is None:
+                        raise KexecError("ENOMEM", "no-indirection-page", "could not allocate an indirection page")
+                    self._new_indirection_page(ind)
+                pos = self._entry
+                words = self._pages[pos // epp]
+                slot = pos % epp
+                words[slot] = (page << PAGE_SHIFT) | IND_SOURCE
+                words[slot + 1] = 0
+                self._entry = pos + 1
+                if pos + 1 > self._written:
+                    self._written = pos + 1
+                entries += 1
+                table.put(dest, pos)
+                if added is not None:
+                    added.append(dest)
+                if roles is not None:
+                    roles.append((page, role[page], src_pos[page]))
+                role[page] = _ROLE_SOURCE if page != dest else _ROLE_NONE
+                src_pos[page] = pos
+                # --- clear_page + copy_from_user ---
+                pending[page] = contents[i]
+                page_copies += 1
+            flush()
+        finally:
+            costs.allocations += allocations
+            costs.bitmap_tests += bitmap_tests
+            costs.page_copies += page_copies
+            costs.swap_trick += swap_trick
+            costs.entries_written += entries
 
     def _load_crash_segment(self, seg: Segment, rules: RuleSet) -> None:
         for i in range(seg.pages):
@@ -736,7 +748,7 @@ class _Journal:
         self.lengths = {name: len(getattr(image, name)) for name in _LISTS}
         self.written0 = image._written
         self.ops: list[Callable[[], None]] = []
-        self.pages: dict[int, np.ndarray | int] = {}
+        self.saved: list[tuple[np.ndarray, np.ndarray]] = []   # (pfns, old contents), oldest first
         self.words: dict[int, np.ndarray] = {}
         self.roles: list[tuple[int, int, int]] = []
         self.pages_taken: list[tuple[int, bool]] = []      # (pfn, allocated?) in call order
@@ -749,9 +761,11 @@ class _Journal:
         image.index.begin()
 
     def save_page(self, pfn: int) -> None:
-        if pfn not in self.pages:
-            mem = self.image.mem
-            self.pages[pfn] = int(mem.tags[pfn]) if mem.mode == "tags" else mem.data[pfn].copy()
+        self.save_pages(np.array([pfn], dtype=np.int64))
+
+    def save_pages(self, pfns: np.ndarray) -> None:
+        """Keep the contents of ``pfns`` before they are written (restored newest first)."""
+        self.saved.append((pfns, self.image.mem.snapshot(pfns)))
 
     def save_words(self, k: int) -> None:
         if k not in self.words:
@@ -770,12 +784,8 @@ class _Journal:
         for pfn, role, pos in reversed(self.roles):
             image._role[pfn] = role
             image._src_pos[pfn] = pos
-        mem = image.mem
-        for pfn, old in self.pages.items():
-            if mem.mode == "tags":
-                mem.tags[pfn] = old
-            else:
-                mem.data[pfn] = old
+        for pfns, old in reversed(self.saved):
+            image.mem.restore(pfns, old)
         image.alloc.restore(self.alloc_state, self.pages_taken)
         image.index.rollback(self.written0)
         for table, nbuckets, lookups, probes, collisions in self.buckets:

@@ -135,6 +135,15 @@ def _first_flags(words: np.ndarray) -> np.ndarray:
     return np.where(low & 1, 1, np.where(low & 2, 2, np.where(low & 4, 4, np.where(low & 8, 8, 0))))
 
 
+def _distinct(pfns: np.ndarray, max_pfn: int) -> bool:
+    """No pfn twice (a mark per frame: linear, unlike np.unique's sort or hash)."""
+    if len(pfns) and (pfns.min() < 0 or pfns.max() >= max_pfn):
+        return False
+    mark = np.zeros(max_pfn, dtype=bool)
+    mark[pfns] = True
+    return int(np.count_nonzero(mark)) == len(pfns)
+
+
 def _vectorised(mem: PhysicalMemory, head: int, mode: str, swap_page: int, entry_size: int) -> int | None:
     """Relocate in bulk when that provably equals the step-by-step walk, else return None.
 
@@ -147,8 +156,7 @@ def _vectorised(mem: PhysicalMemory, head: int, mode: str, swap_page: int, entry
         return None
     moved = src != dst
     s, d = src[moved], dst[moved]
-    touched = np.concatenate((s, d))
-    if len(np.unique(touched)) != len(touched) or len(np.unique(src)) != len(src):
+    if not (_distinct(np.concatenate((s, d)), mem.max_pfn) and _distinct(src, mem.max_pfn)):
         return None
     if np.isin(dst, np.array(pages + [swap_page], dtype=np.int64)).any():
         return None

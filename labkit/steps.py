@@ -32,6 +32,9 @@ PAGE_KINDS = ("alloc", "relocate")
 LOAD_PHASES = ("load_b", "load_image")
 #: which kernel's memory each round-trip phase shows (a new world starts from a fresh background)
 WORLDS = {"load_b": "A", "jump": "A", "load_image": "C", "relocate": "C", "jump_back": "C"}
+#: which load wrote the entry list a round-trip phase works on (jump back walks A's own list again)
+LIST_OF = {"load_b": "load_b", "jump": "load_b", "load_image": "load_image", "relocate": "load_image",
+           "jump_back": "load_b"}
 
 _KIND_CODE = {k: i for i, k in enumerate(EVENT_KINDS)}
 _EVICT_ROLE = {"control": ps.CONTROL, "swap": ps.SWAP, "indirection": ps.INDIRECTION, "source": ps.SOURCE}
@@ -130,14 +133,16 @@ class Replay:
     def __init__(self, events: Sequence[Event], max_pfn: int, *,
                  backgrounds: Mapping[str, np.ndarray] | None = None,
                  phase_costs: Mapping[str, Mapping[str, int]] | None = None,
-                 checkpoint_every: int = 2048):
+                 list_of: Mapping[str, str] | None = None, checkpoint_every: int = 2048):
         """``backgrounds[phase]`` is the state array a phase starts from (a new kernel's world);
-        phases without one continue from where the previous phase left off."""
+        phases without one continue from where the previous phase left off.  ``list_of[phase]``
+        names the phase whose entries the phase walks (default ``LIST_OF``)."""
         self.events = list(events)
         self.n = len(self.events)
         self.max_pfn = max_pfn
         self.backgrounds = dict(backgrounds or {})
         self.phase_costs = {k: dict(v) for k, v in (phase_costs or {}).items()}
+        self.list_of = dict(LIST_OF if list_of is None else list_of)
         self.checkpoint_every = max(1, int(checkpoint_every))
         self._build()
         self._cache: tuple[int, np.ndarray] | None = None
@@ -316,9 +321,25 @@ class Replay:
         return (self.phases[pid], stage or "KS_FULL", call, calls)
 
     def entry_tail(self, k: int, count: int = 8) -> list[dict[str, Any]]:
-        """The last ``count`` entry words written before step ``k`` (oldest first)."""
+        """The last ``count`` words of the entry list step ``k`` works on (oldest first).
+
+        In a load phase: the words written so far.  In a relocation phase: the
+        end of the list it walks (``list_of``), e.g. jump back walks A's list.
+        """
         k = self._check(k)
-        j = int(np.searchsorted(self._entries, k, side="left"))
+        if self.n == 0:
+            return []
+        pid = int(self.phase_id[max(k - 1, 0)])
+        phase = self.phases[pid]
+        owner = self.list_of.get(phase, phase)
+        end = k
+        if owner != phase:
+            owners = [i for i in range(pid) if self.phases[i] == owner]
+            if not owners:
+                return []
+            o = owners[-1]
+            end = self.phase_first[o + 1] if o + 1 < len(self.phase_first) else self.n
+        j = int(np.searchsorted(self._entries, end, side="left"))
         rows = []
         for i in self._entries[max(0, j - count): j].tolist():
             e = self.events[i]

@@ -44,11 +44,10 @@ class Costs:
         return asdict(self)
 
     def copy(self) -> "Costs":
-        return Costs(**self.to_dict())
+        return Costs(**vars(self))
 
     def restore(self, other: "Costs") -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(other, f.name))
+        vars(self).update(vars(other))
 
     def __sub__(self, other: "Costs") -> "Costs":
         return Costs(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})

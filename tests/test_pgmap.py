@@ -378,6 +378,22 @@ def test_lenient_fast_paths_across_slices(small_slices):
     assert kinds["uppercase-hex"][0] == sum(1 for d in range(1, 600) if any(c in "ABCDEF" for c in f"{d:X}"))
 
 
+def test_lenient_odd_lines_among_many_good_ones(small_slices):
+    lines = [f"{d:x} {d + 1:x}" for d in range(1, 3000)]
+    for k in range(5, len(lines), 97):
+        lines[k] = "0x" + lines[k]
+    for k in range(11, len(lines), 301):
+        lines[k] += "\n# note"
+    data = dump(*lines).replace(b"\n", b"\r\n")
+    pgmap = read_pgmap(data, lenient=True)
+    assert pairs(pgmap) == [(d, d + 1) for d in range(1, 3000)]
+    kinds = tolerated(pgmap)
+    line_of = {k: k + 2 + sum(1 for j in range(11, k, 301)) for k in range(5, 2999, 97)}   # comments shift lines
+    assert kinds["0x-prefix"] == (len(line_of), tuple(sorted(line_of.values()))[:10])
+    assert kinds["comment"][0] == len(range(11, 2999, 301))
+    assert kinds["crlf"] == (1 + 2999 + len(range(11, 2999, 301)), tuple(range(1, 11)))
+
+
 def test_lenient_unsorted_across_slices(small_slices):
     lines = [f"{d:x} 0" for d in range(600, 0, -1)]
     pgmap = read_pgmap(dump(*lines), lenient=True)

@@ -7,6 +7,7 @@ The page shows the notebook's outputs (widgets included) without its code.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shlex
 import sys
@@ -18,10 +19,14 @@ THEMES = ("light", "dark")
 EXIT_USAGE = 2
 
 
+def package_root() -> Path:
+    """The folder holding the ``labkit`` package: the checkout, for a source tree or an editable install."""
+    return Path(__file__).resolve().parents[2]
+
+
 def default_notebook(cwd: Path | None = None) -> Path | None:
     """The stepper notebook: beside the package (a source checkout or editable install), else under ``cwd``."""
-    package_root = Path(__file__).resolve().parents[2]
-    for base in (package_root, (cwd or Path.cwd()).resolve()):
+    for base in (package_root(), (cwd or Path.cwd()).resolve()):
         candidate = base / STEPPER
         if candidate.is_file():
             return candidate
@@ -53,7 +58,7 @@ def resolve_notebook(arg: str | None, cwd: Path | None = None) -> Path:
         return path.resolve()
     found = default_notebook(cwd)
     if found is None:
-        places = dict.fromkeys([str(Path(__file__).resolve().parents[2]), str((cwd or Path.cwd()).resolve())])
+        places = dict.fromkeys([str(package_root()), str((cwd or Path.cwd()).resolve())])
         raise FileNotFoundError(f"stepper notebook {STEPPER.as_posix()} not found under {' nor '.join(places)}: "
                                 "run from the labkit checkout or give --notebook PATH")
     return found
@@ -81,8 +86,12 @@ def run(args: argparse.Namespace, execv: Any = os.execv) -> int:
         return EXIT_USAGE
     argv = voila_argv(notebook, host=args.host, port=args.port, no_browser=args.no_browser, theme=args.theme)
     if args.dry_run:
-        print(" ".join(_quote(a) for a in argv))
+        print(shlex.join(argv))
         return 0
+    if importlib.util.find_spec("voila") is None:
+        print(f"labkit app: voila is not installed in {sys.prefix}: pip install -e '.[lab]' (or make venv)",
+              file=sys.stderr)
+        return EXIT_USAGE
     print(f"labkit app: serving {notebook} at http://{_url_host(args.host)}:{args.port}/ (Ctrl-C stops it)",
           flush=True)
     sys.stderr.flush()
@@ -92,8 +101,4 @@ def run(args: argparse.Namespace, execv: Any = os.execv) -> int:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _quote(arg: str) -> str:
-    return shlex.quote(arg)
 

@@ -3,10 +3,11 @@
 The input is read in blocks of ``BLOCK_SIZE`` bytes cut at line ends; each
 block is split into slices of about ``SLICE_SIZE`` bytes (small enough for
 numpy's temporaries to stay in cache) parsed by ``fast.parse_slice`` on a
-small thread pool (numpy releases the GIL).  Only when a slice is rejected
-does the precise line-by-line pass of ``lines.py`` run, to report the first
-bad line (strict) or to parse the lenient forms (lenient).  Memory is the
-blocks in flight plus the parsed uint64 columns, never the whole text.
+small thread pool (numpy releases the GIL).  When strict mode rejects a
+slice, the precise line-by-line pass of ``lines.py`` finds and describes the
+first bad line.  Lenient mode keeps well-formed lines vectorised (after
+undoing CRLF and uppercase) and parses only the odd lines one by one.  Memory
+is the blocks in flight plus the parsed uint64 columns, never the whole text.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import Any, Callable, Iterator, NoReturn
 import numpy as np
 
 from ..errors import ParseError
-from .fast import normalise_slice, parse_slice
+from .fast import normalise_slice, parse_slice, split_slice
 from .lines import LineError, lenient_line, strict_line, text_problem
 from .model import HEADER_EXPECTED, Header, PgMap, format_header, is_headerish, make_frame, parse_header
 from .source import GZIP_ERRORS, Opened, PgmapSource, open_source
@@ -310,29 +311,54 @@ def _strict_slice(data: memoryview) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _lenient_slice(data: memoryview, first_line: int, name: str) -> _Rows:
-    """Rows of a slice in lenient mode: fast path, then CRLF/uppercase fix-up, then line by line."""
+    """Rows of a slice in lenient mode.
+
+    In order of cost: the strict fast path; the same after undoing CRLF and
+    uppercase; else the well-formed lines vectorised and only the other lines
+    (comments, blanks, 0x, odd whitespace, errors) one by one.
+    """
     tally = Tally()
-    parsed = parse_slice(data, allow_padding=True)
-    if parsed is None:
-        fixed = normalise_slice(data)
-        if fixed is not None:
-            parsed = parse_slice(fixed.data, allow_padding=True)
-            if parsed is not None:
-                tally.add("crlf", fixed.cr_rows.size, first_line + fixed.cr_rows[:10])
-                tally.add("uppercase-hex", fixed.upper_rows.size, first_line + fixed.upper_rows[:10])
+    raw = np.frombuffer(data, dtype=np.uint8)
+    parsed = parse_slice(raw, allow_padding=True)
+    fixed = normalise_slice(raw) if parsed is None else None
+    if fixed is not None:
+        parsed = parse_slice(fixed.data, allow_padding=True)
     if parsed is not None:
+        if fixed is not None:
+            tally.add("crlf", fixed.cr_rows.size, first_line + fixed.cr_rows[:10])
+            tally.add("uppercase-hex", fixed.upper_rows.size, first_line + fixed.upper_rows[:10])
         tally.add("zero-padding", parsed.padded_rows.size, first_line + parsed.padded_rows[:10])
-        descents = np.flatnonzero(parsed.dest[1:] < parsed.dest[:-1]) + 1
-        tally.add("unsorted", descents.size, first_line + descents[:10])
-        return _Rows(parsed.dest, parsed.src, first_line, tally)
-    return _lenient_lines(data, first_line, name, tally)
+        return _sorted_check(parsed.dest, parsed.src, first_line + np.arange(parsed.dest.size), tally)
+    split = split_slice(fixed.data if fixed is not None else raw)
+    good = np.flatnonzero(split.good)
+    if fixed is not None:      # the odd lines are re-read from the original text and tallied there
+        for kind, rows in (("crlf", fixed.cr_rows), ("uppercase-hex", fixed.upper_rows)):
+            rows = rows[split.good[rows]]
+            tally.add(kind, rows.size, first_line + rows[:10])
+    tally.add("zero-padding", split.padded.size, first_line + split.padded[:10])
+    odd = _odd_lines(data, np.flatnonzero(~split.good), first_line, name, tally)
+    lines = np.concatenate((good, odd[0]))
+    order = np.argsort(lines, kind="stable")
+    return _sorted_check(np.concatenate((split.dest, odd[1]))[order], np.concatenate((split.src, odd[2]))[order],
+                         first_line + lines[order], tally)
 
 
-def _lenient_lines(data: memoryview, first_line: int, name: str, tally: Tally) -> _Rows:
+def _sorted_check(dest: np.ndarray, src: np.ndarray, row_lines: np.ndarray, tally: Tally) -> _Rows:
+    """Rows with their tally, after counting the rows below their predecessor."""
+    descents = np.flatnonzero(dest[1:] < dest[:-1]) + 1
+    tally.add("unsorted", descents.size, row_lines[descents[:10]])
+    return _Rows(dest, src, int(row_lines[0]) if row_lines.size else 0, tally)
+
+
+def _odd_lines(data: memoryview, indices: np.ndarray, first_line: int, name: str,
+               tally: Tally) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line-by-line lenient parse of the given lines: (line indices of data rows, dest, src)."""
+    lines = bytes(data).split(b"\n")
+    found: list[int] = []
     dests: list[int] = []
     srcs: list[int] = []
-    first_row_line = 0
-    for k, line in enumerate(bytes(data).split(b"\n")[:-1]):
+    for k in indices.tolist():
+        line = lines[k]
         try:
             parsed = lenient_line(line)
         except LineError as exc:
@@ -341,10 +367,7 @@ def _lenient_lines(data: memoryview, first_line: int, name: str, tally: Tally) -
         for kind in parsed.kinds:
             tally.add(kind, 1, (first_line + k,))
         if parsed.dest is not None:
-            if dests and parsed.dest < dests[-1]:
-                tally.add("unsorted", 1, (first_line + k,))
+            found.append(k)
             dests.append(parsed.dest)
             srcs.append(parsed.src)
-            first_row_line = first_row_line or first_line + k
-    return _Rows(np.array(dests, dtype=np.uint64), np.array(srcs, dtype=np.uint64),
-                 first_row_line, tally)
+    return (np.array(found, dtype=np.int64), np.array(dests, dtype=np.uint64), np.array(srcs, dtype=np.uint64))

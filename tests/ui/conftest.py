@@ -18,9 +18,10 @@ from typing import Callable, Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
-import servers  # noqa: E402
+import ui_servers as servers  # noqa: E402
 
 CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -47,12 +48,6 @@ def skip_or_fail(message: str) -> None:
     if in_ci():
         pytest.fail(f"{message} (CI=true: the browser suite must run, not skip)", pytrace=False)
     pytest.skip(message)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(str(item.fspath)).parents and "no_browser" not in item.keywords:
-            item.add_marker(pytest.mark.browser)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -151,9 +146,16 @@ def write_variant(source: Path, target: Path, mode: str) -> Path:
 
 
 class Lab:
+    """A running throwaway lab: its URL and notebook dir."""
+
     def __init__(self, base: str, root: Path) -> None:
         self.base, self.root = base, root
-        self.opened = 0
+        self._workspaces = 0
+
+    def workspace(self) -> str:
+        """A new workspace name: each test opens its notebook in a lab layout of its own."""
+        self._workspaces += 1
+        return f"uitest{self._workspaces}"
 
 
 @pytest.fixture(scope="session")
@@ -164,7 +166,8 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     else:
         root.mkdir()
-    shutil.copy(FIXTURE, root / "_uitest" / FIXTURE.name) if (root / "_uitest").mkdir() is None else None
+    (root / "_uitest").mkdir()
+    shutil.copy(FIXTURE, root / "_uitest" / FIXTURE.name)
     for mode in BREAK_MODES:
         write_variant(FIXTURE, root / "_uitest" / f"broken-{mode}.ipynb", mode)
     return root

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from playwright.sync_api import Error as PlaywrightError
@@ -162,20 +161,24 @@ def check_no_error_outputs(page: Page) -> None:
         raise StepperCheckError(f"{len(errors)} error output(s) on the page:\n" + "\n----\n".join(errors))
 
 
-def check_stepper(page: Page, screenshot: Callable[[str], Any] | None = None, timeout: float = 60.0) -> None:
-    """Everything: renders, "next stage" changes label, counters and figure, no error anywhere; screenshots."""
+def check_stepper(page: Page, screenshot: Callable[[str], Any] | None = None, timeout: float = 60.0,
+                  click_timeout: float = 30.0) -> None:
+    """Everything: renders, "next stage" changes label, counters and figure, no error anywhere.
+
+    ``screenshot(name)`` is called with "before" and "after" (the first "next stage").
+    """
     check_widgets_render(page, timeout)
     check_no_error_outputs(page)
     page.locator(FIGURE).scroll_into_view_if_needed()
     if screenshot:
         screenshot("before")
-    click_and_check_redraw(page, NEXT_STAGE)
-    # a second stage and a page step: the callbacks keep working, not only once
-    click_and_check_redraw(page, NEXT_STAGE)
-    click_and_check_redraw(page, NEXT_PAGE)
+    click_and_check_redraw(page, NEXT_STAGE, click_timeout)
     page.locator(FIGURE).scroll_into_view_if_needed()
     if screenshot:
         screenshot("after")
+    # one more stage and a page step: the callbacks keep working, not only once
+    click_and_check_redraw(page, NEXT_STAGE, click_timeout)
+    click_and_check_redraw(page, NEXT_PAGE, click_timeout)
     check_no_error_outputs(page)
 
 
@@ -261,14 +264,59 @@ def check_all_cells_ran(page: Page) -> None:
 
 def lab_log_messages(page: Page) -> int:
     """How many messages the lab's log console counts (a widget callback's traceback lands there)."""
-    item = page.locator(".jp-StatusBar-Widget .jp-LogConsoleStatusItem, .jp-LogConsoleStatusItem")
-    if not item.count():
+    item = page.locator(".jp-LogConsoleStatusItem")
+    if not item.count() or not item.first.is_visible():
         return 0
     digits = re.findall(r"\d+", item.first.inner_text())
     return int(digits[0]) if digits else 0
 
 
-def save_screenshot(page: Page, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path))
-    return path
+def lab_log_errors(page: Page) -> list[str]:
+    """The tracebacks in the lab's log console: where output of a widget callback that raised goes."""
+    if not lab_log_messages(page):
+        return []
+    page.locator(".jp-LogConsoleStatusItem").first.click()
+    panel = page.locator(".jp-LogConsolePanel").first
+    panel.wait_for(state="visible", timeout=10_000)
+    try:
+        panel.locator(".jp-OutputArea-output").first.wait_for(state="attached", timeout=5_000)
+    except PlaywrightTimeout:
+        return []
+    texts = panel.locator(".jp-OutputArea-output").all_inner_texts()
+    return [t.strip()[:2000] for t in texts if ERROR_TEXT.search(t)]
+
+
+def check_lab_log_clean(page: Page) -> None:
+    errors = lab_log_errors(page)
+    if errors:
+        raise StepperCheckError(f"{len(errors)} error(s) in the lab's log console (a widget callback raised?):\n"
+                                + "\n----\n".join(errors))
+
+
+def check_app_clean(page: Page) -> None:
+    """No error output on a Voilà page (with ``--show_tracebacks=True`` a failing cell shows its traceback)."""
+    check_no_error_outputs(page)
+    body = page.locator("body").inner_text()
+    if "There was an error when executing cell" in body or "Traceback (most recent call last)" in body:
+        raise StepperCheckError(f"the app page shows an error: {body[-2000:]}")
+
+
+# --------------------------------------------------------------------------- whole runs
+
+
+def check_notebook_in_lab(page: Page, base: str, path: str, workspace: str,
+                          screenshot: Callable[[str], Any] | None = None, click_timeout: float = 30.0) -> None:
+    """Open ``path`` in the lab at ``base``, Run All Cells, check the stepper it shows and the log console."""
+    open_notebook(page, base, path, workspace)
+    run_all_cells(page)
+    check_all_cells_ran(page)
+    check_stepper(page, screenshot=screenshot, click_timeout=click_timeout)
+    check_lab_log_clean(page)
+
+
+def check_app(page: Page, url: str, screenshot: Callable[[str], Any] | None = None,
+              click_timeout: float = 30.0) -> None:
+    """Load the Voilà app at ``url`` and check the stepper on it."""
+    page.goto(url)
+    check_stepper(page, screenshot=screenshot, timeout=90.0, click_timeout=click_timeout)
+    check_app_clean(page)
