@@ -47,26 +47,42 @@ class DestIndex(Protocol):
 
 
 class _Destinations:
-    """Shared bookkeeping of destination pages: a bitmap and, per pfn, the first segment covering it."""
+    """Shared bookkeeping of destination pages: a bitmap and, per pfn, the first segment covering it.
+
+    Destinations beyond physical memory pass the kernel's checks (only
+    ``KEXEC_DESTINATION_MEMORY_LIMIT`` bounds them) and crash the machine at
+    relocation; they are kept in a short list instead of the per-pfn arrays.
+    """
 
     def bind(self, max_pfn: int, costs: Costs) -> None:
         self.costs = costs
+        self.max_pfn = max_pfn
         self.is_dest = np.zeros(max_pfn, dtype=bool)
         self.seg_first = np.full(max_pfn, -1, dtype=np.int32)
+        self.far: list[tuple[int, int, int]] = []          # (seg_index, first_pfn, end_pfn) beyond memory
         self.nsegs = 0
 
     def add_destinations(self, seg_index: int, first_pfn: int, npages: int) -> object:
         sl = slice(first_pfn, first_pfn + npages)
-        saved = (self.is_dest[sl].copy(), self.seg_first[sl].copy(), self.nsegs)
+        saved = (self.is_dest[sl].copy(), self.seg_first[sl].copy(), self.nsegs, len(self.far))
         self.is_dest[sl] = True
         view = self.seg_first[sl]
         view[view < 0] = seg_index
+        if first_pfn + npages > self.max_pfn:
+            self.far.append((seg_index, max(first_pfn, self.max_pfn), first_pfn + npages))
         self.nsegs = max(self.nsegs, seg_index + 1)
         return saved
 
     def remove_destinations(self, seg_index: int, first_pfn: int, npages: int, saved: object) -> None:
         sl = slice(first_pfn, first_pfn + npages)
-        self.is_dest[sl], self.seg_first[sl], self.nsegs = saved  # type: ignore[misc]
+        self.is_dest[sl], self.seg_first[sl], self.nsegs, nfar = saved  # type: ignore[misc]
+        del self.far[nfar:]
+
+    def first_segment(self, pfn: int) -> int:
+        """Index of the first segment whose destination covers ``pfn``, or -1."""
+        if pfn < self.max_pfn:
+            return int(self.seg_first[pfn])
+        return min((k for k, a, b in self.far if a <= pfn < b), default=-1)
 
 
 class LinearScan(_Destinations):
@@ -88,13 +104,13 @@ class LinearScan(_Destinations):
         self._parked_set: set[int] = set()
 
     def is_destination(self, pfn: int) -> bool:
-        first = int(self.seg_first[pfn])
+        first = self.first_segment(pfn)
         self.costs.segment_checks += first + 1 if first >= 0 else self.nsegs
         return first >= 0
 
     def covered_before(self, pfn: int, first_seg: int) -> bool:
         """Whether a segment of an earlier call (index < ``first_seg``) covers ``pfn``."""
-        first = int(self.seg_first[pfn])
+        first = self.first_segment(pfn)
         hit = 0 <= first < first_seg
         self.costs.segment_checks += first + 1 if hit else first_seg
         return hit
@@ -288,6 +304,7 @@ class PfnHashTable(HashTable):
         self._len = [0] * self.nbuckets
         self._size = 0
         self._golden = hash_name == "golden"
+        self._far: dict[int, list[int]] = {}        # keys beyond max_pfn: key -> [value, rank]
 
     def _bucket(self, key: int) -> int:
         if self._golden:
@@ -300,9 +317,13 @@ class PfnHashTable(HashTable):
 
     def get(self, key: int) -> int:
         self.lookups += 1
-        value = self._val_mv[key] if 0 <= key < len(self._val) else NOT_FOUND
+        if key < len(self._val):
+            value = self._val_mv[key]
+            rank = self._rank_mv[key]
+        else:
+            value, rank = self._far.get(key, (NOT_FOUND, 0))
         if value != NOT_FOUND:
-            n = self._rank_mv[key] + 1
+            n = rank + 1
         else:
             n = max(1, self._len[self._bucket(key)])
         self.probes += n
@@ -310,6 +331,8 @@ class PfnHashTable(HashTable):
         return value
 
     def put(self, key: int, value: int) -> bool:
+        if key >= len(self._val):
+            return self._put_far(key, value)
         if self._val_mv[key] != NOT_FOUND:
             self._val_mv[key] = value
             return False
@@ -326,30 +349,65 @@ class PfnHashTable(HashTable):
             return True
         return False
 
+    def _put_far(self, key: int, value: int) -> bool:
+        if key in self._far:
+            self._far[key][0] = value
+            return False
+        b = self._bucket(key)
+        rank = self._len[b]
+        if rank:
+            self.collisions += 1
+        self._len[b] = rank + 1
+        self._far[key] = [value, rank]
+        self._size += 1
+        if not self.fixed and self._size > self.nbuckets:
+            self.resize(self.nbuckets * 2)
+            return True
+        return False
+
     def remove(self, key: int) -> int:
+        if key >= len(self._val):
+            value, rank = self._far.pop(key)
+            b = self._bucket(key)
+            self._shift_after(b, rank)
+            self._len[b] -= 1
+            self._size -= 1
+            return value
         value = int(self._val[key])
         if value == NOT_FOUND:
             raise KeyError(key)
         b = self._bucket(key)
         rank = int(self._rank[key])
-        if rank != self._len[b] - 1:
-            # not the tail (a resize reordered the chain): close the gap, O(n) but rare
-            others = np.flatnonzero(self._val != NOT_FOUND)
-            later = others[(buckets_of(others, self.nbuckets, self.hash_name) == b) & (self._rank[others] > rank)]
-            self._rank[later] -= 1
-        self._len[b] -= 1
         self._val[key] = NOT_FOUND
+        self._shift_after(b, rank)
+        self._len[b] -= 1
         self._size -= 1
         return value
 
+    def _shift_after(self, b: int, rank: int) -> None:
+        """Close the gap a removed key leaves in chain ``b`` (only when it was not the tail)."""
+        if rank == self._len[b] - 1:
+            return
+        others = np.flatnonzero(self._val != NOT_FOUND)
+        later = others[(buckets_of(others, self.nbuckets, self.hash_name) == b) & (self._rank[others] > rank)]
+        self._rank[later] -= 1
+        for k, vr in self._far.items():
+            if self._bucket(k) == b and vr[1] > rank:
+                vr[1] -= 1
+
     def _ordered_keys(self) -> np.ndarray:
-        keys = np.flatnonzero(self._val != NOT_FOUND)
+        near = np.flatnonzero(self._val != NOT_FOUND)
+        far = np.array(sorted(self._far), dtype=np.int64)
+        keys = np.concatenate((near, far))
+        ranks = np.concatenate((self._rank[near], np.array([self._far[k][1] for k in far.tolist()], dtype=np.int32)))
         buckets = buckets_of(keys, self.nbuckets, self.hash_name)
-        return keys[np.lexsort((self._rank[keys], buckets))]
+        return keys[np.lexsort((ranks, buckets))]
+
+    def _value(self, key: int) -> int:
+        return int(self._val[key]) if key < len(self._val) else self._far[key][0]
 
     def items(self) -> list[tuple[int, int]]:
-        keys = self._ordered_keys()
-        return list(zip(keys.tolist(), self._val[keys].tolist()))
+        return [(k, self._value(k)) for k in self._ordered_keys().tolist()]
 
     def keys(self) -> list[int]:
         return self._ordered_keys().tolist()
@@ -360,7 +418,12 @@ class PfnHashTable(HashTable):
         order = np.argsort(buckets, kind="stable")
         sorted_buckets = buckets[order]
         first = np.searchsorted(sorted_buckets, sorted_buckets, side="left")
-        self._rank[keys[order]] = np.arange(len(keys)) - first
+        ranks = np.arange(len(keys)) - first
+        moved = keys[order]
+        near = moved < len(self._val)
+        self._rank[moved[near]] = ranks[near]
+        for k, r in zip(moved[~near].tolist(), ranks[~near].tolist()):
+            self._far[k][1] = r
         self._len = np.bincount(buckets, minlength=nbuckets).tolist()
         self.nbuckets = nbuckets
         self.costs.rehash_moves += len(keys)
@@ -394,7 +457,7 @@ class HashIndex(_Destinations):
 
     def covered_before(self, pfn: int, first_seg: int) -> bool:
         self.costs.bitmap_tests += 1
-        first = int(self.seg_first[pfn])
+        first = self.first_segment(pfn)
         return 0 <= first < first_seg
 
     def add_source(self, dest_pfn: int, position: int) -> None:

@@ -491,7 +491,7 @@ class Kimage:
 
     def _fast_path_applies(self, seg: Segment) -> bool:
         return (self.recorder is None and self.mem.mode == "tags" and seg.data is None and not self._pending
-                and isinstance(self.index, HashIndex))
+                and isinstance(self.index, HashIndex) and seg.first_pfn + seg.pages <= self.mem.max_pfn)
 
     def _load_normal_segment(self, seg: Segment, first_of_call: int, rules: RuleSet) -> None:
         if self._fast_path_applies(seg):

@@ -101,8 +101,8 @@ def test_linear_parked_scan_counts_from_the_list_head():
 
 
 @settings(max_examples=50)
-@given(st.lists(st.integers(0, 4095), min_size=1, max_size=600, unique=True), st.sampled_from(["golden", "modulo", "weak"]),
-       st.sampled_from([None, 1, 3, 64]), st.lists(st.integers(0, 4095), max_size=50), st.integers(0, 20))
+@given(st.lists(st.integers(0, 6000), min_size=1, max_size=600, unique=True), st.sampled_from(["golden", "modulo", "weak"]),
+       st.sampled_from([None, 1, 3, 64]), st.lists(st.integers(0, 6000), max_size=50), st.integers(0, 20))
 def test_pfn_table_counts_exactly_like_list_chains(keys, hash_name, buckets, probes, undo):
     from labkit.index import PfnHashTable
     a, b = HashTable(hash_name, buckets), PfnHashTable(4096, hash_name, buckets)

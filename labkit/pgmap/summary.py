@@ -33,13 +33,22 @@ class RunStats:
         bins = np.frexp(lengths.astype(np.float64))[1] - 1          # floor(log2(length))
         counts = np.bincount(bins)
         hist = tuple((1 << k, (1 << (k + 1)) - 1, int(c)) for k, c in enumerate(counts))
-        return cls(int(lengths.size), int(lengths.min()), float(np.median(lengths)), float(lengths.mean()),
+        return cls(int(lengths.size), int(lengths.min()), _median(lengths), float(lengths.mean()),
                    int(lengths.max()), hist)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["histogram"] = [{"lo": lo, "hi": hi, "runs": runs} for lo, hi, runs in self.histogram]
         return out
+
+
+def _median(lengths: np.ndarray) -> float:
+    """Median of positive integers by counting (np.median's partition is slow on 10**7 equal values)."""
+    cumulative = np.cumsum(np.bincount(lengths))
+    n = lengths.size
+    low = int(np.searchsorted(cumulative, (n - 1) // 2, side="right"))
+    high = int(np.searchsorted(cumulative, n // 2, side="right"))
+    return (low + high) / 2
 
 
 def run_lengths(starts_new_run: np.ndarray, n: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from ..units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .style import (SEGMENT_COLORS, STATE_COLORS, hex_formatter, memmap_color, new_figure, pow2_ticks,
                     state_cmap, state_handles, style_context)
 
-#: y positions of the tracks
+#: y positions of the tracks (a figure leaves out the tracks it has nothing for)
 Y_MAP, Y_SEG, Y_PAGES = 2.0, 1.0, 0.0
 TRACK_LABELS = {Y_MAP: "memory map", Y_SEG: "segments", Y_PAGES: "pages"}
 #: above this many moved pages no source->destination lines are drawn
@@ -110,8 +110,10 @@ def plot_layout(memmap: MemoryMap, segments: Sequence[Segment] = (), states: np.
     ``pagestate.bin_states`` so control, swap and indirection pages stay visible.
     """
     segments = list(segments)
+    tracks = [y for y, present in ((Y_MAP, True), (Y_SEG, bool(segments)), (Y_PAGES, states is not None))
+              if present]
     with style_context():
-        fig = new_figure(width, 3.6)
+        fig = new_figure(width, 1.6 + 0.7 * len(tracks))
         ax = fig.add_subplot()
         kinds = _draw_map(ax, memmap)
         _draw_segments(ax, segments)
@@ -120,8 +122,8 @@ def plot_layout(memmap: MemoryMap, segments: Sequence[Segment] = (), states: np.
         lines = _draw_moves(ax, moves) if moves is not None and states is not None else 0
         lo, hi = xlim or (0.0, _extent(memmap, segments, states))
         ax.set_xlim(lo, hi)
-        ax.set_ylim(Y_PAGES - 0.6, Y_MAP + 0.6)
-        ax.set_yticks(list(TRACK_LABELS), list(TRACK_LABELS.values()))
+        ax.set_ylim(min(tracks) - 0.6, Y_MAP + 0.6)
+        ax.set_yticks(tracks, [TRACK_LABELS[y] for y in tracks])
         ax.xaxis.set_major_formatter(FuncFormatter(hex_formatter))
         ax.xaxis.set_major_locator(FixedLocator(pow2_ticks(lo, hi)))
         ax.set_xlabel("physical address")

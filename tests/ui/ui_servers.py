@@ -174,7 +174,7 @@ def start_app(notebook: Path | None, home: Path, log: Path, timeout: float = 60.
     port = free_port()
     argv = [*labkit_argv(), "app", "--host", HOST, "--port", str(port), "--no-browser", *extra]
     if notebook is not None:
-        argv += ["--notebook", str(notebook)]
+        argv += ["--notebook", str(Path(notebook).resolve())]
     server = Server("labkit app", argv, log=log, env=isolated_env(home), cwd=home)
     base = f"http://{HOST}:{port}"
     try:
