@@ -20,7 +20,10 @@ EXIT_REJECTED = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labkit", description=__doc__.splitlines()[0] if __doc__ else None)
+    from . import __version__
+    parser = argparse.ArgumentParser(prog="labkit", description="An exploratory lab for the Linux kexec loader "
+                                     "and kexec-based hibernation (the 2008 multi-stage proposal).")
+    parser.add_argument("--version", action="version", version=f"labkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:

@@ -331,39 +331,31 @@ class PfnHashTable(HashTable):
         return value
 
     def put(self, key: int, value: int) -> bool:
-        if key >= len(self._val):
-            return self._put_far(key, value)
-        if self._val_mv[key] != NOT_FOUND:
+        if key < len(self._val):
+            if self._val_mv[key] != NOT_FOUND:
+                self._val_mv[key] = value
+                return False
+            self._rank_mv[key] = self._append(key)
             self._val_mv[key] = value
+        elif key in self._far:
+            self._far[key][0] = value
             return False
-        b = self._bucket(key)
-        rank = self._len[b]
-        if rank:
-            self.collisions += 1
-        self._len[b] = rank + 1
-        self._rank_mv[key] = rank
-        self._val_mv[key] = value
-        self._size += 1
+        else:
+            self._far[key] = [value, self._append(key)]
         if not self.fixed and self._size > self.nbuckets:
             self.resize(self.nbuckets * 2)
             return True
         return False
 
-    def _put_far(self, key: int, value: int) -> bool:
-        if key in self._far:
-            self._far[key][0] = value
-            return False
+    def _append(self, key: int) -> int:
+        """Put ``key`` at the tail of its chain; returns its place in the chain."""
         b = self._bucket(key)
         rank = self._len[b]
         if rank:
             self.collisions += 1
         self._len[b] = rank + 1
-        self._far[key] = [value, rank]
         self._size += 1
-        if not self.fixed and self._size > self.nbuckets:
-            self.resize(self.nbuckets * 2)
-            return True
-        return False
+        return rank
 
     def remove(self, key: int) -> int:
         if key >= len(self._val):

@@ -332,16 +332,17 @@ class Replay:
         pid = int(self.phase_id[max(k - 1, 0)])
         phase = self.phases[pid]
         owner = self.list_of.get(phase, phase)
-        end = k
+        start, end = self.phase_first[pid], k
         if owner != phase:
             owners = [i for i in range(pid) if self.phases[i] == owner]
             if not owners:
                 return []
             o = owners[-1]
+            start = self.phase_first[o]
             end = self.phase_first[o + 1] if o + 1 < len(self.phase_first) else self.n
-        j = int(np.searchsorted(self._entries, end, side="left"))
+        lo, j = (int(x) for x in np.searchsorted(self._entries, [start, end], side="left"))
         rows = []
-        for i in self._entries[max(0, j - count): j].tolist():
+        for i in self._entries[max(lo, j - count): j].tolist():
             e = self.events[i]
             rows.append({"seq": e.seq, "page": e.pfn, "slot": e.dest, "word": e.src, "kind": e.note,
                          "phase": e.phase, "stage": e.stage})
