@@ -1,7 +1,8 @@
 """Streaming line reader shared by every log reader in ``labkit.formats``.
 
-Logs are pasted from terminals, serial consoles, ``dmesg`` and syslog, so the
-reader strips what those add (dmesg timestamps, syslog prefixes, CR of CRLF)
+Logs are pasted from terminals, serial consoles, ``dmesg`` and syslog, and
+quoted in mail and bug reports, so the reader strips what those add (``> ``
+quote marks, dmesg timestamps, syslog prefixes, CR of CRLF)
 before a format looks at a line, and keeps the original for error messages.
 It never reads a whole file: lines come one at a time from a plain or gzip
 file (gzip is recognised by its magic bytes, not by the name) or from an open
@@ -30,6 +31,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 # Prefixes added around kernel messages, stripped repeatedly (syslog, then dmesg).
 _PREFIXES = (
+    re.compile(r"(?:>[ \t]?)+(?=\S|[ \t]+\S)"),                               # > quoted in mail / issues
     re.compile(r"<\d{1,3}>"),                                                  # printk level <6>
     re.compile(r"\[\s*[+-]?\d+(?:\.\d+)?\]\s?"),                              # [    0.000000]
     re.compile(r"\[\s*[TC]\d+\]\s?"),                                          # [    T0] caller id
