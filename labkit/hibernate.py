@@ -107,6 +107,7 @@ class RoundTripResult:
     machine: Machine | None = field(default=None, compare=False, repr=False)
     loader_a: Loader | None = field(default=None, compare=False, repr=False)
     loader_c: Loader | None = field(default=None, compare=False, repr=False)
+    a_used: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def resume_pgmap(self) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +119,7 @@ class RoundTripResult:
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__
-               if k not in ("events", "machine", "loader_a", "loader_c")}
+               if k not in ("events", "machine", "loader_a", "loader_c", "a_used")}
         out["params"] = self.params.to_dict()
         out["args"] = self.params.arg_line()
         out["mismatched"] = list(self.mismatched[:1000])
@@ -233,7 +234,7 @@ def hibernate_resume(params: RoundTripParams | None = None, *, memmap: MemoryMap
     loader_a = Loader(machine, rules=p.rules, index=p.index, hash=p.hash, buckets=p.buckets, policy=p.policy,
                       seed=p.seed, in_use=a_used, recorder=recorder)
     common = dict(params=p, ram_pages=machine.ram_pages, a_used_pages=len(a_pfns), b_region=(b_start, b_end),
-                  events=recorder, machine=machine, loader_a=loader_a)
+                  events=recorder, machine=machine, loader_a=loader_a, a_used=a_used)
 
     def failed(exc: KexecError, b_calls: int = 0, pg: int = 0, img: int = 0, segs: int = 0, calls: int = 0) -> RoundTripResult:
         return RoundTripResult(verified=False, mismatched_pages=0, mismatched=(), logical_view_ok=False,

@@ -23,12 +23,14 @@ ACPI = "acpi"
 ACPI_NVS = "acpi-nvs"
 UNUSABLE = "unusable"
 PERSISTENT = "persistent"
+SOFT_RESERVED = "soft-reserved"   # EFI_MEMORY_SP, e820 type 0xefffffff
 CRASH_KERNEL = "crash-kernel"
 KERNEL = "kernel"          # Kernel code / data / bss / rodata in /proc/iomem
 OTHER = "other"            # anything /proc/iomem names that is not memory (PCI, ...)
 
 #: e820 type numbers (arch/x86/include/asm/e820/types.h)
-E820_TYPES = {1: RAM, 2: RESERVED, 3: ACPI, 4: ACPI_NVS, 5: UNUSABLE, 7: PERSISTENT, 12: PERSISTENT}
+E820_TYPES = {1: RAM, 2: RESERVED, 3: ACPI, 4: ACPI_NVS, 5: UNUSABLE, 7: PERSISTENT, 12: PERSISTENT,
+              0xEFFFFFFF: SOFT_RESERVED}
 
 
 def e820_type_name(number: int) -> str:

@@ -271,7 +271,7 @@ def kernel_kexec(loader, *, mode: Relocation | None = None, costs: Costs | None 
     if image is None:
         raise KexecError("EINVAL", "no-image-loaded", "reboot(LINUX_REBOOT_CMD_KEXEC) with no image loaded")
     jump = machine_kexec(image, mode=mode, costs=costs if costs is not None else loader.costs,
-                         recorder=recorder or loader.recorder, check=check)
+                         recorder=recorder if recorder is not None else loader.recorder, check=check)
     if image.preserve_context:
         image.start = jump.start  # until the peer returns, the next exec re-enters the same start
     return jump

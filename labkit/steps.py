@@ -6,12 +6,13 @@ like now" so a widget can step forwards and backwards freely.  Step ``k``
 means "after ``events[:k]``" (step 0 is before the first event).
 
 Speed matters (a stepper must answer in well under 0.2 s on a 64K-page
-machine), so everything is precomputed once: every event becomes a few
-``(pfn, state)`` writes, and a copy of the page-state array is kept every
+machine), so everything is precomputed once: the events are kept as numpy
+columns (``EventTable``), every event becomes a few ``(pfn, state)``
+writes, and a copy of the page-state array is kept every
 ``checkpoint_every`` events and wherever a new kernel's world begins (power
-off between saving and resuming).  ``states_at(k)`` copies the nearest
-checkpoint and applies at most ``checkpoint_every`` events' writes with one
-vectorised assignment.
+off between saving and resuming: A's world, then C's).  ``states_at(k)``
+copies the nearest checkpoint and applies at most ``checkpoint_every``
+events' writes with one vectorised assignment.
 """
 from __future__ import annotations
 
@@ -24,20 +25,20 @@ from . import pagestate as ps
 from .segments import destination_pfns
 from .trace import EVENT_KINDS, Event
 from .units import PAGE_SHIFT
-from .workload import usage_bitmap
 
 #: events a "next page" step stops at: a page placed by the loader or moved by relocation
 PAGE_KINDS = ("alloc", "relocate")
 #: phases of a round trip whose events come from a loader (their stage field is meaningful)
 LOAD_PHASES = ("load_b", "load_image")
-#: which kernel's memory each round-trip phase shows (a new world starts from a fresh background)
-WORLDS = {"load_b": "A", "jump": "A", "load_image": "C", "relocate": "C", "jump_back": "C"}
 #: which load wrote the entry list a round-trip phase works on (jump back walks A's own list again)
 LIST_OF = {"load_b": "load_b", "jump": "load_b", "load_image": "load_image", "relocate": "load_image",
            "jump_back": "load_b"}
 
 _KIND_CODE = {k: i for i, k in enumerate(EVENT_KINDS)}
 _EVICT_ROLE = {"control": ps.CONTROL, "swap": ps.SWAP, "indirection": ps.INDIRECTION, "source": ps.SOURCE}
+#: kinds whose events change page states (the others are skipped quickly while precomputing)
+_PAGE_WRITING = frozenset(_KIND_CODE[k] for k in ("control", "indirection", "alloc", "parked", "unpark",
+                                                  "swap_trick", "evict", "relocate"))
 
 
 def event_writes(e: Event, controls_seen: int) -> list[tuple[int, int]]:
@@ -96,6 +97,68 @@ def describe_event(e: Event) -> str:
     return f"{kind} page {a(e.pfn)}"
 
 
+class EventTable(Sequence[Event]):
+    """Recorded events as numpy columns; indexing rebuilds ``Event`` objects on demand.
+
+    A 256 MiB round trip records ~170 000 events; as dataclass instances they
+    are ~340 000 objects the cyclic garbage collector walks on every full
+    collection (a 150 ms stall in the middle of a stepper redraw).  As
+    columns they are a handful of arrays.
+    """
+
+    def __init__(self, events: Sequence[Event]):
+        self._kinds: list[str] = list(EVENT_KINDS)
+        self._strings: dict[str, int] = {}
+        kind_code = {k: i for i, k in enumerate(self._kinds)}
+        intern = self._intern
+        seq, kind, pfn, dest, src = [], [], [], [], []
+        phase, stage, note = [], [], []
+        for e in events:
+            code = kind_code.get(e.kind)
+            if code is None:
+                code = kind_code[e.kind] = len(self._kinds)
+                self._kinds.append(e.kind)
+            kind.append(code)
+            seq.append(e.seq)
+            pfn.append(e.pfn)
+            dest.append(e.dest)
+            src.append(e.src)
+            phase.append(intern(e.phase))
+            stage.append(intern(e.stage))
+            note.append(intern(e.note))
+        self.seq, self.pfn, self.dest, self.src = (np.array(c, dtype=np.int64) for c in (seq, pfn, dest, src))
+        self.kind = np.array(kind, dtype=np.int16)
+        self.phase, self.stage, self.note = (np.array(c, dtype=np.int32) for c in (phase, stage, note))
+        self._names = list(self._strings)
+
+    def _intern(self, text: str) -> int:
+        code = self._strings.get(text)
+        if code is None:
+            code = self._strings[text] = len(self._strings)
+        return code
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        names = self._names
+        return Event(int(self.seq[i]), self._kinds[self.kind[i]], names[self.phase[i]], names[self.stage[i]],
+                     int(self.pfn[i]), int(self.dest[i]), int(self.src[i]), names[self.note[i]])
+
+    def kind_codes(self) -> np.ndarray:
+        """Kinds as indices into ``EVENT_KINDS`` (unknown kinds get ``len(EVENT_KINDS)`` and up)."""
+        return self.kind
+
+    def name(self, code: int) -> str:
+        return self._names[code]
+
+
 @dataclass(frozen=True)
 class StepView:
     """Everything a stepper shows at step ``k``."""
@@ -137,7 +200,7 @@ class Replay:
         """``backgrounds[phase]`` is the state array a phase starts from (a new kernel's world);
         phases without one continue from where the previous phase left off.  ``list_of[phase]``
         names the phase whose entries the phase walks (default ``LIST_OF``)."""
-        self.events = list(events)
+        self.events = events if isinstance(events, EventTable) else EventTable(events)
         self.n = len(self.events)
         self.max_pfn = max_pfn
         self.backgrounds = dict(backgrounds or {})
@@ -149,15 +212,14 @@ class Replay:
 
     # --- precomputation ----------------------------------------------------
     def _initial(self) -> np.ndarray:
-        first = self.events[0].phase if self.events else ""
+        first = self.events[0].phase if self.n else ""
         if first in self.backgrounds:
             return np.array(self.backgrounds[first], dtype=np.int8, copy=True)
         return np.full(self.max_pfn, ps.FREE, dtype=np.int8)
 
     def _build(self) -> None:
-        n = self.n
-        self.codes = np.fromiter((_KIND_CODE.get(e.kind, len(EVENT_KINDS)) for e in self.events),
-                                 dtype=np.int8, count=n)
+        n, ev = self.n, self.events
+        self.codes = np.minimum(ev.kind_codes(), len(EVENT_KINDS)).astype(np.int8)
         phases: list[str] = []
         self.phase_id = np.zeros(n, dtype=np.int16)
         self.phase_first: list[int] = []
@@ -167,27 +229,34 @@ class Replay:
         w_pfn: list[int] = []
         w_state: list[int] = []
         controls = 0
-        for i, e in enumerate(self.events):
+        phase_codes = ev.phase.tolist()
+        kind_codes = self.codes.tolist()
+        stage_code = _KIND_CODE["stage"]
+        for i in range(n):
+            phase = ev.name(phase_codes[i])
             reset = False
-            if not phases or e.phase != phases[-1]:
-                phases.append(e.phase)
+            if not phases or phase != phases[-1]:
+                phases.append(phase)
                 self.phase_first.append(i)
-                if e.phase in self.backgrounds and i > 0:
-                    state = np.array(self.backgrounds[e.phase], dtype=np.int8, copy=True)
+                if phase in self.backgrounds and i > 0:
+                    state = np.array(self.backgrounds[phase], dtype=np.int8, copy=True)
                     reset = True
-                if e.phase in self.backgrounds:
+                if phase in self.backgrounds:
                     controls = 0
             self.phase_id[i] = len(phases) - 1
-            if e.kind == "stage" and e.note in ("KS_START", "KS_FULL"):
-                controls = 0
-            for pfn, st in event_writes(e, controls):
-                if 0 <= pfn < self.max_pfn:
-                    state[pfn] = st
-                    w_evt.append(i)
-                    w_pfn.append(pfn)
-                    w_state.append(st)
-            if e.kind == "control":
-                controls += 1
+            kind = kind_codes[i]
+            if kind == stage_code or kind in _PAGE_WRITING:
+                e = ev[i]
+                if e.kind == "stage" and e.note in ("KS_START", "KS_FULL"):
+                    controls = 0
+                for pfn, st in event_writes(e, controls):
+                    if 0 <= pfn < self.max_pfn:
+                        state[pfn] = st
+                        w_evt.append(i)
+                        w_pfn.append(pfn)
+                        w_state.append(st)
+                if e.kind == "control":
+                    controls += 1
             if reset or (i + 1) % self.checkpoint_every == 0:
                 ck_k.append(i + 1)
                 ck_states.append(state.copy())
@@ -375,14 +444,13 @@ class Replay:
 def round_trip_backgrounds(result: Any) -> dict[str, np.ndarray]:
     """The page states each world of a round trip starts from (see ``Replay.from_round_trip``).
 
-    A's used pages are regenerated from the run's parameters with
-    ``workload.usage_bitmap``, exactly as ``hibernate_resume`` drew them.
+    A's used pages come from the result (``RoundTripResult.a_used``).
     """
-    machine, p = result.machine, result.params
+    machine = result.machine
     ram = machine.ram_bitmap()
     b_start, b_end = result.b_region
     b_pfns = np.arange(b_start >> PAGE_SHIFT, b_end >> PAGE_SHIFT)
-    a_used = usage_bitmap(ram, p.used, p.run_length, p.seed)
+    a_used = result.a_used
     out = {"load_b": ps.background(ram, owned=a_used, target=b_pfns)}
     image = None
     if result.loader_c is not None:

@@ -73,7 +73,7 @@ EVENT_KINDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One step of the story.  Fields not relevant to ``kind`` are -1 / ''."""
 

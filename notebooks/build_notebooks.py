@@ -535,8 +535,9 @@ NB08 = [
 dmesg e820 tables, `/proc/iomem`, and kexec-tools' debug output. Each becomes a `MemoryMap`
 and/or a list of `Segment`s that the loader can load and the plots can draw.
 
-**Recipe:** the samples in `data/` (see `data/README.md`); a `kexec_pgmap` dump from `data/` if
-there is one, else one written from the 64 MiB round trip (`seed=0`) into a temporary directory.
+**Recipe:** the samples in `data/` (see `data/README.md`); the largest `kexec_pgmap` dump in `data/`
+(`pgmap-t42-256MiB.txt.gz`, made with `--seed 42`) if there is one, else one written from the
+64 MiB round trip (`seed=0`) into a temporary directory.
 """, "subslide"),
     code(SETUP, "skip"),
     code("""
@@ -550,9 +551,10 @@ from labkit.viz.pgmap import plot_pgmap
 """, "skip"),
     md("## A `kexec_pgmap` dump", "slide"),
     code("""
-dumps = sorted(data_path().glob("*pgmap*"))
-if dumps:
-    dump_path = dumps[0]
+shipped = [p for p in sorted(data_path().glob("pgmap-*"))
+           if "damaged" not in p.name and "inconsistent" not in p.name]
+if shipped:
+    dump_path = max(shipped, key=lambda p: p.stat().st_size)
 else:
     from labkit.hibernate import RoundTripParams, hibernate_resume
     trip = hibernate_resume(RoundTripParams(ram="64MiB", seed=0))
@@ -566,6 +568,26 @@ pd.Series(summarise_pgmap(pgmap).flat())
     code("""
 plot_pgmap(pgmap)
 """, "subslide"),
+    md("""
+## Damaged and inconsistent dumps
+
+The reader is strict: a damaged line is a `ParseError` naming the line. A map read leniently can
+still break the kimage's invariants; `validate_pgmap` says which.
+""", "slide"),
+    code("""
+from labkit.errors import ParseError
+from labkit.pgmap import validate_pgmap
+damaged = data_path() / "pgmap-damaged.txt"
+if damaged.exists():
+    try:
+        read_pgmap(damaged)
+    except ParseError as exc:
+        print(exc)
+inconsistent = data_path() / "pgmap-inconsistent.txt"
+if inconsistent.exists():
+    findings = validate_pgmap(read_pgmap(inconsistent, lenient=True))
+    display(pd.DataFrame([f.to_dict() for f in findings])[["kind", "severity", "count", "message"]])
+""", "fragment"),
     md("## e820 tables from dmesg: an old laptop and a modern server", "slide"),
     code("""
 t42 = read_memmap(data_path("dmesg-e820-old-t42.txt"))

@@ -131,7 +131,7 @@ def test_counters(trip, replay):
 
 
 def test_entry_tail(replay):
-    k = replay.phase_range(["load_image"])[0] + 200
+    k = replay.next_page(replay.next_page(replay.phase_range(["load_image"])[0]))
     tail = replay.entry_tail(k, 5)
     assert 0 < len(tail) <= 5
     assert all(r["seq"] < k and r["phase"] == "load_image" for r in tail)
@@ -167,3 +167,20 @@ def test_unrecorded_round_trip_is_refused():
 def test_empty_replay():
     r = Replay([], 8)
     assert r.n == 0 and r.states_at(0).tolist() == [ps.FREE] * 8 and r.next_stage(0) == 0
+
+
+def test_event_table_round_trips_events():
+    from labkit.steps import EventTable
+    events = [Event(0, "stage", "load_b", "KS_START", note="KS_START"),
+              Event(1, "alloc", "load_b", "KS_START", pfn=5, dest=9),
+              Event(2, "mystery", "p", "", pfn=1, note="new kind")]
+    table = EventTable(events)
+    assert len(table) == 3
+    assert [table[i] for i in range(3)] == events
+    assert table[-1] == events[-1] and table[1:] == events[1:]
+    assert table.kind_codes()[2] >= len(EVENT_KINDS)
+    with pytest.raises(IndexError):
+        table[3]
+    replay = Replay(events, 16)
+    assert replay.events is not events and replay.codes[2] == len(EVENT_KINDS)
+    assert replay.states_at(2)[5] == ps.SOURCE

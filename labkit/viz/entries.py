@@ -47,8 +47,8 @@ def _text_mode(df: pd.DataFrame, title: str) -> Figure:
             ax.text(x * 2.6 + 0.08, row + 0.45, word_label(int(word), int(dest)), va="center", fontsize=8,
                     family="monospace", color="white" if dark else "black")
             if page >= 0:
-                ax.text(x * 2.6 - 0.05, row + 0.45, str(int(slot)), ha="right", va="center", fontsize=7,
-                        color="#777777")
+                ax.text(x * 2.6 + width - 0.08, row + 0.45, str(int(slot)), ha="right", va="center", fontsize=7,
+                        color="#dddddd" if dark else "#666666")
         if col["kind"].iloc[-1] == "INDIRECTION":
             ends.append((x * 2.6 + width, len(col) - 0.55))
     for x, (ex, ey) in enumerate(ends):

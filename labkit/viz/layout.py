@@ -157,29 +157,57 @@ def plot_image_layout(machine: Machine, image: Kimage, base: np.ndarray | None =
     return plot_layout(machine.memmap, image.segments, states, moves=moves, title=title, **kw)  # type: ignore[arg-type]
 
 
-def plot_page_grid(states: np.ndarray, *, touched: np.ndarray | None = None, title: str = "",
-                   legend: bool = True, width: float = 7.5, height: float = 4.2) -> Figure:
-    """One pixel per page, row by row from pfn 0; ``touched`` pages are ringed (the current step)."""
-    with style_context():
-        fig = new_figure(width, height)
-        ax = fig.add_subplot()
+class PageGridFigure:
+    """The page grid built once and updated in place: what the stepper redraws on every step.
+
+    One pixel per page, row by row from pfn 0.  Rebuilding a figure per step
+    costs more than drawing it and feeds the garbage collector thousands of
+    objects; updating the image data, the ring and the title does not.
+    Axes are placed by hand (no layout engine); ``legend=False`` leaves the
+    key out (the stepper shows it once, as HTML).
+    """
+
+    def __init__(self, npages: int, *, legend: bool = True, width: float | None = None, height: float = 4.4):
+        width = width if width is not None else (7.5 if legend else 4.8)
+        self.shape = ps.grid_shape(npages)
+        rows, cols = self.shape
+        with style_context():
+            self.figure = Figure(figsize=(width, height))
+            left = 1.05 / width
+            right = (2.5 if legend else 0.15) / width
+            ax = self.figure.add_axes((left, 0.04, 1.0 - left - right, 0.88))
+            cmap, norm = state_cmap()
+            self.image = ax.imshow(np.zeros(self.shape, dtype=np.int8), cmap=cmap, norm=norm,
+                                   interpolation="nearest", aspect="equal", gid="page-grid")
+            self.ring = ax.scatter(np.empty(0), np.empty(0), s=60, facecolors="none", edgecolors="black",
+                                   linewidths=1.2, gid="touched")
+            ticks = np.linspace(0, rows - 1, min(rows, 5)).round().astype(int)
+            ax.set_yticks(ticks, [f"{(r * cols) << PAGE_SHIFT:#x}" for r in ticks])
+            ax.set_xticks([])
+            ax.set_ylabel(f"rows of {cols} pages", fontsize=9)
+            for side in ("left", "bottom"):
+                ax.spines[side].set_visible(False)
+            self.title = ax.set_title("", loc="left", fontsize=10)
+            if legend:
+                ax.legend(handles=state_handles(None), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                          handlelength=1.0)
+        self.axes = ax
+
+    def update(self, states: np.ndarray, touched: np.ndarray | None = None, title: str = "") -> Figure:
+        """Show ``states`` with ``touched`` pages ringed; returns the (same) figure."""
         grid = ps.as_grid(states)
-        rows, cols = grid.shape
-        cmap, norm = state_cmap()
-        ax.imshow(grid, cmap=cmap, norm=norm, interpolation="nearest", aspect="equal", gid="page-grid")
-        if touched is not None and len(touched):
-            t = np.asarray(touched, dtype=np.int64)
-            ax.scatter(t % cols, t // cols, s=60, facecolors="none", edgecolors="black", linewidths=1.2,
-                       gid="touched")
-        ticks = np.linspace(0, rows - 1, min(rows, 5)).round().astype(int)
-        ax.set_yticks(ticks, [f"{(r * cols) << PAGE_SHIFT:#x}" for r in ticks])
-        ax.set_xticks([])
-        ax.set_ylabel(f"address (rows of {cols} pages)")
-        for side in ("left", "bottom"):
-            ax.spines[side].set_visible(False)
-        if title:
-            ax.set_title(title, loc="left", fontsize=10)
-        if legend:
-            ax.legend(handles=state_handles(None), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
-                      handlelength=1.0)
-    return fig
+        if grid.shape != self.shape:
+            raise ValueError(f"{len(states)} page states do not fit this {self.shape} grid")
+        self.image.set_data(grid)
+        cols = self.shape[1]
+        t = np.asarray(touched if touched is not None else [], dtype=np.int64)
+        self.ring.set_offsets(np.column_stack((t % cols, t // cols)) if len(t) else np.empty((0, 2)))
+        self.title.set_text(title)
+        return self.figure
+
+
+def plot_page_grid(states: np.ndarray, *, touched: np.ndarray | None = None, title: str = "",
+                   legend: bool = True, width: float | None = None, height: float = 4.4) -> Figure:
+    """One pixel per page, row by row from pfn 0; ``touched`` pages are ringed (the current step)."""
+    grid = PageGridFigure(len(states), legend=legend, width=width, height=height)
+    return grid.update(states, touched, title)

@@ -31,9 +31,10 @@ from ..patterns import PATTERNS, destination_pattern
 from ..steps import Replay, StepView
 from .costs import plot_costs
 from .hashes import plot_hash_table
-from .layout import plot_page_grid
+from .layout import PageGridFigure
 from .relocation import plot_relocation
-from .style import figure_png, png_output
+from .. import pagestate as ps
+from .style import STATE_COLORS, figure_png, png_output
 
 #: the default stepper scenario: small enough to record every event in about a second
 STEPPER_PARAMS = RoundTripParams(ram="64MiB", seed=0, record=True)
@@ -42,20 +43,33 @@ _PHASE_COSTS = ("entries_scanned", "hash_probes", "dest_pages_scanned", "swap_tr
                 "pages_relocated")
 
 
-def _show(out: widgets.Output, fig: Any, dpi: int, text: str) -> bytes:
-    """Render ``fig`` to PNG and make it the Output's only content."""
+def _show(out: widgets.Output, fig: Any, dpi: int, text: str, keep: bool = False) -> bytes:
+    """Render ``fig`` to PNG and make it the Output's only content; the figure is cleared unless ``keep``."""
     png = figure_png(fig, dpi=dpi)
-    fig.clear()
+    if not keep:
+        fig.clear()
     out.outputs = (png_output(png, text),)
     return png
 
 
+def state_legend_html() -> str:
+    """The page-state key as HTML swatches (drawn once, not on every step)."""
+    items = "".join(f"<span style='display:inline-block;margin-right:0.8em;white-space:nowrap'>"
+                    f"<span style='display:inline-block;width:0.9em;height:0.9em;border:1px solid #555;"
+                    f"background:{STATE_COLORS[s]};vertical-align:middle'></span> {html.escape(ps.STATE_NAMES[s])}"
+                    f"</span>" for s in range(1, ps.NSTATES))
+    return f"<div style='font-size:85%;max-width:60em'>{items}</div>"
+
+
+_TD = "padding:1px 1em 1px 0;line-height:1.25"
+
+
 def _table(rows: dict[str, Any]) -> str:
-    cells = "".join(f"<tr><td style='padding-right:1em'>{html.escape(str(k))}</td>"
-                    f"<td style='text-align:right'><b>{v:,}</b></td></tr>" if isinstance(v, int) else
-                    f"<tr><td style='padding-right:1em'>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+    cells = "".join(f"<tr><td style='{_TD}'>{html.escape(str(k))}</td>"
+                    f"<td style='{_TD};text-align:right'><b>{v:,}</b></td></tr>" if isinstance(v, int) else
+                    f"<tr><td style='{_TD}'>{html.escape(str(k))}</td><td style='{_TD}'>{html.escape(str(v))}</td></tr>"
                     for k, v in rows.items())
-    return f"<table style='font-size:90%'>{cells}</table>"
+    return f"<table style='font-size:90%;border-collapse:collapse'>{cells}</table>"
 
 
 class _App:
@@ -72,13 +86,14 @@ class StageStepper(_App):
     everything before them).  ``timings`` keeps the seconds every redraw took.
     """
 
-    def __init__(self, replay: Replay, *, phases: Sequence[str] | None = None, tail: int = 8, dpi: int = 72,
+    def __init__(self, replay: Replay, *, phases: Sequence[str] | None = None, tail: int = 8, dpi: int = 80,
                  interval_ms: int = 250):
         self.replay = replay
         self.tail = tail
         self.dpi = dpi
         self.timings: list[float] = []
         self.last_png = b""
+        self.grid = PageGridFigure(replay.max_pfn, legend=False)
         kmin, kmax = replay.phase_range(phases)
         self.play = widgets.Play(min=kmin, max=kmax, value=kmin, step=1, interval=interval_ms, description="play")
         self.slider = widgets.IntSlider(min=kmin, max=kmax, value=kmin, description="event",
@@ -94,14 +109,19 @@ class StageStepper(_App):
         self.counters.add_class("labkit-counters")
         self.entries = widgets.HTML()
         self.entries.add_class("labkit-entries")
-        self.figure = widgets.Output(layout=widgets.Layout(min_height="300px"))
+        self.figure = widgets.Output(layout=widgets.Layout(min_height="320px"))
         self.figure.add_class("labkit-figure")
+        self.legend = widgets.HTML(state_legend_html())
+        self.legend.add_class("labkit-legend")
         self.slider.observe(self._on_value, names="value")
         self.next_page_button.on_click(lambda _b: self.next_page())
         self.next_stage_button.on_click(lambda _b: self.next_stage())
         controls = widgets.HBox([self.play, self.slider, self.next_page_button, self.next_stage_button])
-        side = widgets.VBox([self.counters, self.entries], layout=widgets.Layout(width="40%"))
-        self.widget = widgets.VBox([controls, self.stage_label, widgets.HBox([self.figure, side])])
+        self.counters.layout = widgets.Layout(min_width="18em", margin="0 2em 0 0")
+        self.entries.layout = widgets.Layout(min_width="30em")
+        # a plain vertical stack: an Output beside other widgets in an HBox may squeeze them to nothing
+        self.widget = widgets.VBox([controls, self.stage_label, widgets.HBox([self.counters, self.entries]),
+                                    self.figure, self.legend])
         self.redraw()
 
     @classmethod
@@ -147,8 +167,8 @@ class StageStepper(_App):
                  f"{r['word']:#018x}  {r['kind']}" for r in v.tail]
         self.entries.value = ("<b>entry list tail</b><pre style='font-size:85%;margin:0'>"
                               + html.escape("\n".join(lines) or "(no entries yet)") + "</pre>")
-        fig = plot_page_grid(v.states, touched=v.touched, title=f"{v.phase} \u00b7 {v.stage} \u00b7 step {v.k}")
-        self.last_png = _show(self.figure, fig, self.dpi, f"page states at step {v.k}")
+        fig = self.grid.update(v.states, v.touched, f"{v.phase} \u00b7 {v.stage} \u00b7 step {v.k}")
+        self.last_png = _show(self.figure, fig, self.dpi, f"page states at step {v.k}", keep=True)
         self.timings.append(time.perf_counter() - t0)
         return v
 

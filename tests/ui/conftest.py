@@ -7,7 +7,6 @@ by skipping.  Servers run in their own process group and are stopped in a
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -15,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,18 +22,16 @@ if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 import ui_servers as servers  # noqa: E402
+from ui_notebooks import BREAK_MODES, FIXTURE, NOTEBOOKS, write_variant  # noqa: E402
 
 CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+                 "--disable-dev-shm-usage",
+                 # no name resolves: the pages may only reach the servers on 127.0.0.1
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+LOOPBACK = ("127.0.0.1", "localhost")
 INSTALL_HINT = "install it with: apt-get update && apt-get install -y chromium"
-HERE = Path(__file__).parent
-REPO = HERE.parents[1]
-NOTEBOOKS = REPO / "notebooks"
-STEPPER = NOTEBOOKS / "04_stage_stepper.ipynb"
-FIXTURE = HERE / "fixtures" / "stepper_contract.ipynb"
-BREAK_MODES = ("raise", "no-redraw", "error-output", "cell-error")
 VIEWPORT = {"width": 1400, "height": 1000}
 
 _screenshots: list[Path] = []
@@ -96,7 +94,19 @@ def page(browser, request: pytest.FixtureRequest, screenshot):  # noqa: ANN001, 
     """A page in a fresh browser context; its console errors in ``page.console_errors``."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(30_000)
+    blocked: list[str] = []
+
+    def only_loopback(route) -> None:  # noqa: ANN001
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK:
+            route.continue_()
+        else:  # e.g. Voilà's page asks a CDN for Font Awesome: not from a test
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
     p = context.new_page()
+    p.blocked_requests = blocked  # type: ignore[attr-defined]
     p.console_errors = []  # type: ignore[attr-defined]
     p.on("console", lambda m: p.console_errors.append(m.text) if m.type == "error" else None)
     p.on("pageerror", lambda e: p.console_errors.append(f"page error: {e}"))
@@ -105,23 +115,27 @@ def page(browser, request: pytest.FixtureRequest, screenshot):  # noqa: ANN001, 
     finally:
         report = getattr(request.node, "_report_call", None)
         if report is not None and report.failed:
+            if p.console_errors:
+                print("browser console errors:\n  " + "\n  ".join(e[:500] for e in p.console_errors[-20:]))
             try:
                 screenshot("FAILED", p)
             except Exception as exc:  # noqa: BLE001 - a dead page must not hide the failure
                 print(f"no failure screenshot: {exc}")
+        if blocked:
+            print(f"blocked {len(blocked)} request(s) to other hosts than 127.0.0.1: {sorted(set(blocked))}")
         context.close()
+
+
+def _stem(request: pytest.FixtureRequest) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
 
 
 @pytest.fixture
 def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
     """``screenshot(name, page)`` saves test-artifacts/ui/<test>-<name>.png and prints its path."""
-    folder = Path(request.config.rootpath) / "test-artifacts" / "ui"
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
-
     def save(name: str, p) -> Path:  # noqa: ANN001
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{stem}-{name}.png"
-        p.screenshot(path=str(path))
+        path = artifacts_dir(request.config) / f"{_stem(request)}-{name}.png"
+        p.screenshot(path=str(path), full_page=True)
         _screenshots.append(path)
         print(f"screenshot: {path}")
         return path
@@ -130,19 +144,6 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
 
 
 # --------------------------------------------------------------------------- notebooks and servers
-
-
-def write_variant(source: Path, target: Path, mode: str) -> Path:
-    """A copy of the contract fixture with ``BREAK`` set to ``mode`` (a way to break it)."""
-    nb = json.loads(source.read_text())
-    hook = 'BREAK = ""'
-    cells = [c for c in nb["cells"] if c["cell_type"] == "code" and hook in "".join(c["source"])]
-    assert len(cells) == 1, f"{source} has no single {hook} line"
-    src = "".join(cells[0]["source"]).replace(hook, f"BREAK = {json.dumps(mode)}")
-    cells[0]["source"] = src.splitlines(keepends=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(nb, indent=1))
-    return target
 
 
 class Lab:
@@ -173,8 +174,21 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def artifacts_dir(config: pytest.Config) -> Path:
+    folder = Path(config.rootpath) / "test-artifacts" / "ui"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def keep_log(server: servers.Server, target: Path) -> None:
+    try:
+        shutil.copy(server.log_path, target)
+    except OSError:
+        pass
+
+
 @pytest.fixture(scope="session")
-def lab(chromium_path: str, lab_root: Path) -> Iterator[Lab]:
+def lab(chromium_path: str, lab_root: Path, pytestconfig: pytest.Config) -> Iterator[Lab]:
     home = Path(tempfile.mkdtemp(prefix="labkit-ui-lab-"))
     server = None
     try:
@@ -183,6 +197,7 @@ def lab(chromium_path: str, lab_root: Path) -> Iterator[Lab]:
     finally:
         if server is not None:
             server.stop()
+            keep_log(server, artifacts_dir(pytestconfig) / "jupyter-lab.log")
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -205,8 +220,11 @@ def app_home() -> Iterator[Path]:
 
 
 @pytest.fixture
-def start_app(chromium_path: str, app_home: Path) -> Iterator[Callable[..., str]]:
-    """``start_app(notebook=None)`` runs ``labkit app --port <free> --no-browser``; returns the page URL."""
+def start_app(chromium_path: str, app_home: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
+    """``start_app(notebook=None)`` runs ``labkit app --port <free> --no-browser``; returns the page URL.
+
+    The server's log is kept as test-artifacts/ui/<test>-app.log.
+    """
     started: list[servers.Server] = []
 
     def start(notebook: Path | None = None) -> str:
@@ -217,5 +235,6 @@ def start_app(chromium_path: str, app_home: Path) -> Iterator[Callable[..., str]
     try:
         yield start
     finally:
-        for server in started:
+        for i, server in enumerate(started):
             server.stop()
+            keep_log(server, artifacts_dir(request.config) / f"{_stem(request)}-app{i or ''}.log")

@@ -1,6 +1,6 @@
 """The test of the test: the same checks, run on deliberately broken copies of the contract fixture, must fail.
 
-Each copy sets ``BREAK`` in the fixture (``conftest.write_variant``):
+Each copy sets ``BREAK`` in the fixture (``ui_notebooks.write_variant``):
 ``raise`` - the "next stage" callback raises before doing anything;
 ``no-redraw`` - the callback updates label and counters but never redraws the figure;
 ``error-output`` - the redraw raises inside the figure Output (a traceback replaces the image);
@@ -16,11 +16,11 @@ import re
 import pytest
 
 import ui_checks as ui
-from conftest import BREAK_MODES, FIXTURE, write_variant
+from ui_notebooks import BREAK_MODES, FIXTURE, write_variant
 
 pytestmark = pytest.mark.browser
 
-CLICK_TIMEOUT = 6.0  # seconds to wait for a redraw that will never come
+CLICK_TIMEOUT = 5.0  # seconds to wait for a redraw that will never come
 
 EXPECTED = {
     "raise": r"after clicking \.labkit-next-stage, .* unchanged: stage label, counters, figure image\n",

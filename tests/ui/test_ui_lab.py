@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import ui_checks as ui
-from conftest import FIXTURE, STEPPER
+from ui_notebooks import FIXTURE, STEPPER, STEPPER_MISSING
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,7 @@ def test_contract_fixture_in_lab(lab, lab_page, screenshot) -> None:  # noqa: AN
                              screenshot=lambda name: screenshot(name, lab_page))
 
 
-@pytest.mark.skipif(not STEPPER.is_file(), reason=f"{STEPPER.relative_to(STEPPER.parents[1])} not written yet")
+@pytest.mark.skipif(not STEPPER.is_file(), reason=STEPPER_MISSING)
 def test_stage_stepper_notebook_in_lab(lab, lab_page, screenshot) -> None:  # noqa: ANN001
     ui.check_notebook_in_lab(lab_page, lab.base, STEPPER.name, lab.workspace(),
                              screenshot=lambda name: screenshot(name, lab_page))

@@ -31,6 +31,7 @@ STAGE_NAME = re.compile(r"\bKS_[A-Z]+\b")
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 ERROR_TEXT = re.compile(r"Traceback|^\s*\w*(Error|Exception)\b|There was an error when executing cell", re.MULTILINE)
 RUN_ALL_COMMAND = "runmenu:run-all"
+GRACE = 10.0  # seconds for the rest of the stepper to show once its first widget has
 
 
 class StepperCheckError(AssertionError):
@@ -68,14 +69,15 @@ def stepper_state(page: Page) -> StepperState:
 
 def check_widgets_render(page: Page, timeout: float = 60.0) -> StepperState:
     """The stepper's buttons, label, counters and figure are visible, the label names a stage, the figure is a PNG."""
-    deadline = time.monotonic() + timeout
-    for selector in (NEXT_STAGE, NEXT_PAGE, LABEL, COUNTERS, FIGURE):
-        left = max(deadline - time.monotonic(), 1.0)
+    # the first widget may wait for the kernel; once it shows, the rest must follow within a few seconds
+    waits = [(NEXT_STAGE, timeout)] + [(sel, GRACE) for sel in (NEXT_PAGE, LABEL, COUNTERS, FIGURE)]
+    for selector, wait in waits:
         try:
-            page.locator(selector).first.wait_for(state="visible", timeout=left * 1000)
+            page.locator(selector).first.wait_for(state="visible", timeout=wait * 1000)
         except PlaywrightTimeout:
-            raise StepperCheckError(f"stepper widget {selector} not visible after {timeout:.0f} s; "
-                                    f"errors on the page: {error_outputs(page) or 'none'}") from None
+            raise StepperCheckError(f"stepper widget {selector} not visible after {wait:.0f} s: "
+                                    f"{_describe(page, selector)}; errors on the page: "
+                                    f"{error_outputs(page) or 'none'}") from None
     for selector in (NEXT_STAGE, NEXT_PAGE, LABEL, COUNTERS, FIGURE):
         count = page.locator(selector).count()
         if count != 1:
@@ -83,7 +85,7 @@ def check_widgets_render(page: Page, timeout: float = 60.0) -> StepperState:
     if page.locator(NEXT_STAGE).inner_text().strip() != "next stage":
         raise StepperCheckError(f"{NEXT_STAGE} says {page.locator(NEXT_STAGE).inner_text()!r}, not 'next stage'")
     try:
-        page.locator(f"{FIGURE} img").first.wait_for(state="visible", timeout=max(deadline - time.monotonic(), 1.0) * 1000)
+        page.locator(f"{FIGURE} img").first.wait_for(state="visible", timeout=GRACE * 1000)
     except PlaywrightTimeout:
         raise StepperCheckError(f"no image in the figure {FIGURE}; errors on the page: "
                                 f"{error_outputs(page) or 'none'}") from None
@@ -95,6 +97,17 @@ def check_widgets_render(page: Page, timeout: float = 60.0) -> StepperState:
     if not state.counters:
         raise StepperCheckError("the counters are empty")
     return state
+
+
+def _describe(page: Page, selector: str) -> str:
+    """Why an element is not visible: absent, or its size and display."""
+    return page.evaluate("""(sel) => {
+        const all = document.querySelectorAll(sel);
+        if (!all.length) return 'not on the page';
+        const e = all[0], r = e.getBoundingClientRect(), c = getComputedStyle(e);
+        return `${all.length} on the page, the first ${Math.round(r.width)}x${Math.round(r.height)} px `
+               + `at (${Math.round(r.x)}, ${Math.round(r.y)}), display ${c.display}, visibility ${c.visibility}`;
+    }""", selector)
 
 
 def click_and_check_redraw(page: Page, button: str = NEXT_STAGE, timeout: float = 30.0) -> tuple[StepperState, StepperState]:

@@ -8,6 +8,7 @@ served from a copy.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -52,7 +53,7 @@ class Server:
         self.log_path = log
         self._log = open(log, "wb")
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, cwd=cwd, start_new_session=True)
+                                     env=env, cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent)
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -89,6 +90,21 @@ class Server:
                 self.proc.wait(5)
         finally:
             self._log.close()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it when the test process dies without stopping it (killed, crashed).
+
+    Linux's PR_SET_PDEATHSIG; it survives the exec, and the server stops its kernels on SIGTERM.
+    Elsewhere a no-op: the fixtures' ``finally`` is then the only guard.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
 
 
 def _signal_group(pgid: int, sig: int) -> None:
