@@ -138,14 +138,25 @@ def section_notebooks() -> dict:
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
         times[path.name] = time.perf_counter() - t0
         print(f"{path.name:<45} {times[path.name]:6.1f} s")
-    step = None
-    try:
-        from labkit.viz.widgets import benchmark_stepper
-        step = benchmark_stepper()
-        print(f"stage stepper: {step['ms_per_step']:.0f} ms per step (median of {step['steps']} steps, "
-              f"{step['ram']} machine)")
-    except ImportError as exc:
-        print(f"stage stepper: not measured ({exc})")
+    import numpy as np
+
+    from labkit.hibernate import RoundTripParams
+    from labkit.viz.widgets import StageStepper
+    t0 = time.perf_counter()
+    stepper = StageStepper.from_params(RoundTripParams(ram="256MiB", seed=0, record=True))
+    build = time.perf_counter() - t0
+    stepper.timings.clear()
+    for k in np.random.default_rng(0).integers(0, stepper.replay.n, 30).tolist():
+        stepper.step_to(k)
+    for _ in range(10):
+        stepper.next_stage_button.click()
+        stepper.next_page_button.click()
+    t = np.array(stepper.timings)
+    step = {"ms_per_step": float(np.median(t) * 1e3), "p95_ms": float(np.percentile(t, 95) * 1e3),
+            "steps": len(t), "pages": stepper.replay.max_pfn, "build_s": build}
+    print(f"stage stepper, {step['pages']} pages ({stepper.replay.n} events, built in {build:.1f} s): "
+          f"median {step['ms_per_step']:.0f} ms per step, 95th percentile {step['p95_ms']:.0f} ms "
+          f"over {step['steps']} steps")
     return {"notebooks": times, "stepper": step}
 
 
@@ -241,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(("slowest notebook", f"{slowest[0]} {slowest[1]:.1f} s", "< 30 s", slowest[1] < 30))
         if nbs["stepper"] is not None:
             ms = nbs["stepper"]["ms_per_step"]
-            targets.append(("stage stepper per step (64K pages)", f"{ms:.0f} ms", "< 200 ms", ms < 200))
+            targets.append(("stage stepper per step, 64K pages (median)", f"{ms:.0f} ms", "< 200 ms", ms < 200))
+            p95 = nbs["stepper"]["p95_ms"]
+            targets.append(("stage stepper per step, 95th percentile", f"{p95:.0f} ms", "< 200 ms", p95 < 200))
     print("\n== targets")
     width = max(len(t[0]) for t in targets) if targets else 10
     for name, got, want, ok in targets:
