@@ -72,3 +72,10 @@ class ParseError(LabkitError):
         if self.text:
             return f"{where}: {self.expected}; got {self.text!r}"
         return f"{where}: {self.expected}"
+
+
+class RelocationError(LabkitError):
+    """The entry list cannot be walked, or relocation would overwrite what it still needs.
+
+    labkit's own check: the real machine would silently corrupt itself or crash.
+    """

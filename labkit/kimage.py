@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .allocator import PageAllocator
-from .errors import KexecError
+from .errors import KexecError, RelocationError
 from .index import NOT_FOUND, DestIndex, HashIndex
 from .content import copy_faults, page_content, write_page
 from .memory import PhysicalMemory, content_tag
@@ -392,15 +392,12 @@ class Kimage:
     def alloc_control_and_swap(self) -> None:
         """The control-code page, then (normal images only) the swap page (``kimage_normal_alloc``)."""
         page = self.alloc_control_pages()
-        self._set_field("control_code_page", page)
+        self.control_code_page = page
         self._set_role(page, _ROLE_CONTROL)
         if self.type == KEXEC_TYPE_DEFAULT:
             swap = self.alloc_control_pages()
-            self._set_field("swap_page", swap)
+            self.swap_page = swap
             self._set_role(swap, _ROLE_SWAP)
-
-    def _set_field(self, name: str, value: object) -> None:
-        setattr(self, name, value)
 
     # ------------------------------------------------------------------
     # segments
@@ -448,7 +445,7 @@ class Kimage:
         self.costs.page_copies += 1
         self.costs.evictions += 1
         if role in (_ROLE_CONTROL, _ROLE_SWAP):
-            self._set_field("control_code_page" if role == _ROLE_CONTROL else "swap_page", new)
+            setattr(self, "control_code_page" if role == _ROLE_CONTROL else "swap_page", new)
             at = self.control_pages.index(page)
             self.control_pages[at] = new
             self._undo(lambda: self.control_pages.__setitem__(at, page))
@@ -670,17 +667,15 @@ class Kimage:
         return self.index.parked()
 
     def source_map(self) -> tuple[np.ndarray, np.ndarray]:
-        """(dest_pfn, src_pfn) of every ``IND_SOURCE`` entry, in list order."""
-        rows = [(r.dest >> PAGE_SHIFT, r.addr >> PAGE_SHIFT) for r in self.walk() if r.kind == "SOURCE"]
-        arr = np.array(rows, dtype=np.uint64).reshape(-1, 2)
-        return arr[:, 0], arr[:, 1]
+        """(dest_pfn, src_pfn) of every ``IND_SOURCE`` entry, in list order (read from memory)."""
+        src, dst, _ = decode_list(self.mem, self.head, self.entry_size, stop_at_zero=True)
+        return dst.astype(np.uint64), src.astype(np.uint64)
 
     def pages_owned(self) -> np.ndarray:
         """Every page the image holds: control, swap, indirection, source and parked pages."""
         pfns = list(self.control_pages) + list(self._ind_pfns) + self.dest_pages() + list(self.unusable_pages)
-        if self.type == KEXEC_TYPE_DEFAULT:
-            pfns += [r.addr >> PAGE_SHIFT for r in self.walk() if r.kind == "SOURCE"]
-        return np.unique(np.array(pfns, dtype=np.int64))
+        sources = self.source_map()[1].astype(np.int64) if self.type == KEXEC_TYPE_DEFAULT else []
+        return np.unique(np.concatenate((np.array(pfns, dtype=np.int64), sources)))
 
     def free(self) -> None:
         """``kimage_free``: give every page back to the allocator."""
@@ -689,9 +684,8 @@ class Kimage:
         for p in self.unusable_pages:
             self.alloc.free_page(p)
         if self.type == KEXEC_TYPE_DEFAULT:
-            for r in self.walk():
-                if r.kind == "SOURCE":
-                    self.alloc.free_page(r.addr >> PAGE_SHIFT)
+            for p in self.source_map()[1].tolist():
+                self.alloc.free_page(int(p))
             for p in self._ind_pfns:
                 self.alloc.free_page(p)
             for p in self.control_pages:
@@ -714,6 +708,66 @@ class Kimage:
 
 
 PAGE_MASK_WORD = PAGE_SIZE - 1
+
+
+def decode_list(mem: PhysicalMemory, head: int, entry_size: int = 8, *,
+                stop_at_zero: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The entry list walked with numpy: (src pfns, dest pfns, indirection pages read).
+
+    Follows the links page by page and decodes each page's words at once,
+    acting on words as ``relocate_kernel``'s walker does (zero words skipped),
+    or, with ``stop_at_zero``, as ``for_each_kimage_entry`` does (a zero word
+    ends the list: a list still being loaded).  It reads every indirection page
+    up front, so during relocation it only equals the step-by-step walk while no
+    destination is one of those pages (``relocate.relocate_kernel`` checks).
+    """
+    chunks: list[np.ndarray] = []
+    pages: list[int] = []
+    word = head
+    while word != 0 or not stop_at_zero:
+        kind = _first_flag(word)
+        if kind == IND_DONE:
+            break
+        if kind != IND_INDIRECTION:
+            raise RelocationError(f"entry list head {word:#x} is not an indirection page")
+        pfn = word >> PAGE_SHIFT
+        pages.append(pfn)
+        words = mem.words(pfn)
+        words = words.view(np.uint32).astype(np.uint64) if entry_size == 4 else words
+        flags = _first_flags(words)
+        ends = (flags == IND_INDIRECTION) | (flags == IND_DONE)
+        if stop_at_zero:
+            ends |= words == 0
+        stop = np.flatnonzero(ends)
+        if len(stop) == 0:
+            raise RelocationError("ran off the end of an indirection page without IND_DONE")
+        end = int(stop[0])
+        chunks.append(words[:end])
+        word = int(words[end])
+    words = np.concatenate(chunks) if chunks else np.empty(0, np.uint64)
+    flags = _first_flags(words)
+    addr = (words >> np.uint64(PAGE_SHIFT)).astype(np.int64)
+    is_dest, is_src = flags == IND_DESTINATION, flags == IND_SOURCE
+    idx = np.arange(len(words))
+    last_dest = np.maximum.accumulate(np.where(is_dest, idx, -1)) if len(words) else idx
+    nsrc = np.cumsum(is_src)
+    base = np.where(last_dest >= 0, addr[np.maximum(last_dest, 0)], 0)
+    before = np.where(last_dest >= 0, nsrc[np.maximum(last_dest, 0)], 0)
+    dst = base + (nsrc - 1 - before)
+    return addr[is_src], dst[is_src], pages
+
+
+def _first_flag(word: int) -> int:
+    for flag in (IND_DESTINATION, IND_INDIRECTION, IND_DONE, IND_SOURCE):
+        if word & flag:
+            return flag
+    return 0
+
+
+def _first_flags(words: np.ndarray) -> np.ndarray:
+    """Per word the flag the walker acts on: it tests DESTINATION, INDIRECTION, DONE, SOURCE in turn."""
+    low = (words & np.uint64(IND_FLAGS)).astype(np.int64)
+    return np.where(low & 1, 1, np.where(low & 2, 2, np.where(low & 4, 4, np.where(low & 8, 8, 0))))
 
 
 def _segment_tags(seg: Segment) -> np.ndarray:

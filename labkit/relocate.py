@@ -18,8 +18,8 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import KexecError, LabkitError
-from .kimage import IND_DESTINATION, IND_DONE, IND_FLAGS, IND_INDIRECTION, IND_SOURCE, Kimage
+from .errors import KexecError, RelocationError
+from .kimage import IND_DESTINATION, IND_DONE, IND_FLAGS, IND_INDIRECTION, IND_SOURCE, Kimage, decode_list
 from .memory import PhysicalMemory, content_tag
 from .trace import Costs, Recorder
 from .units import PAGE_SHIFT, PAGE_SIZE, hexaddr
@@ -35,10 +35,6 @@ CP_PA_BACKUP_PAGES_MAP = CONTROL_CODE_WORDS + 5
 #: where in the control page the ``call`` into the peer returns to (labkit's choice)
 RELOCATE_RETURN_OFFSET = 0x1F0
 _CODE_TAG = content_tag("relocate", 0)
-
-
-class RelocationError(LabkitError):
-    """Relocation went wrong in a way the kernel would not survive (labkit's own check)."""
 
 
 @dataclass(frozen=True)
@@ -78,61 +74,6 @@ def walk_words(mem: PhysicalMemory, head: int, entry_size: int = 8):
         if slot >= len(words):
             raise RelocationError("ran off the end of an indirection page without IND_DONE")
         word = int(words[slot])
-
-
-def decode_list(mem: PhysicalMemory, head: int, entry_size: int = 8) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """The same walk as ``walk_words``, vectorised: (src pfns, dest pfns, indirection pages read).
-
-    Reads every indirection page up front, so it only equals the step-by-step
-    walk while no destination is one of those pages (``relocate_kernel`` checks).
-    """
-    chunks: list[np.ndarray] = []
-    pages: list[int] = []
-    word = head
-    while True:
-        kind = _first_flag(word)
-        if kind == IND_INDIRECTION:
-            pfn = word >> PAGE_SHIFT
-            pages.append(pfn)
-            words = mem.words(pfn)
-            words = words.view(np.uint32).astype(np.uint64) if entry_size == 4 else words
-            flags = _first_flags(words)
-            stop = np.flatnonzero((flags == IND_INDIRECTION) | (flags == IND_DONE))
-            if len(stop) == 0:
-                raise RelocationError("ran off the end of an indirection page without IND_DONE")
-            end = int(stop[0])
-            chunks.append(words[:end])
-            word = int(words[end])
-            if _first_flag(word) == IND_DONE:
-                break
-        elif kind == IND_DONE:
-            break
-        else:
-            raise RelocationError(f"entry list head {word:#x} is not an indirection page")
-    words = np.concatenate(chunks) if chunks else np.empty(0, np.uint64)
-    flags = _first_flags(words)
-    addr = (words >> np.uint64(PAGE_SHIFT)).astype(np.int64)
-    is_dest, is_src = flags == IND_DESTINATION, flags == IND_SOURCE
-    idx = np.arange(len(words))
-    last_dest = np.maximum.accumulate(np.where(is_dest, idx, -1)) if len(words) else idx
-    nsrc = np.cumsum(is_src)
-    base = np.where(last_dest >= 0, addr[np.maximum(last_dest, 0)], 0)
-    before = np.where(last_dest >= 0, nsrc[np.maximum(last_dest, 0)], 0)
-    dst = base + (nsrc - 1 - before)
-    return addr[is_src], dst[is_src], pages
-
-
-def _first_flag(word: int) -> int:
-    for flag in (IND_DESTINATION, IND_INDIRECTION, IND_DONE, IND_SOURCE):
-        if word & flag:
-            return flag
-    return 0
-
-
-def _first_flags(words: np.ndarray) -> np.ndarray:
-    """Per word the flag the walker acts on: it tests DESTINATION, INDIRECTION, DONE, SOURCE in turn."""
-    low = (words & np.uint64(IND_FLAGS)).astype(np.int64)
-    return np.where(low & 1, 1, np.where(low & 2, 2, np.where(low & 4, 4, np.where(low & 8, 8, 0))))
 
 
 def _distinct(pfns: np.ndarray, max_pfn: int) -> bool:

@@ -202,3 +202,18 @@ def test_fast_path_equals_event_recording_path(policy, seed, hash_name, buckets,
             assert np.array_equal(a, b)
         else:
             assert a == b
+
+
+@pytest.mark.parametrize("stages", [1, 3])
+def test_source_map_equals_the_word_walk_while_loading_and_after(stages):
+    from labkit.segments import KS_FINAL, KS_MID, KS_START, with_stage
+    ld = Loader(Machine.build("16MiB"), policy="random", seed=2)
+    segs = [Segment((0x100 + 40 * i) * PAGE, 30 * PAGE) for i in range(6)]
+    calls = [segs] if stages == 1 else [segs[:2], segs[2:4], segs[4:]]
+    for i, call in enumerate(calls):
+        stage = 0 if stages == 1 else with_stage(0, KS_START if i == 0 else KS_FINAL if i == 2 else KS_MID)
+        ld.kexec_load(0, call, stage)
+        img = ld.current()
+        walked = [(r.dest >> 12, r.addr >> 12) for r in img.walk() if r.kind == "SOURCE"]
+        dest, src = img.source_map()
+        assert list(zip(dest.tolist(), src.tolist())) == walked
