@@ -10,6 +10,7 @@ import pytest
 from labkit.errors import ParseError
 from labkit.formats import (FORMATS, SEGMENT_FORMATS, MemmapResult, SegmentLog, detect_format, read_memmap,
                             read_segments)
+from streams import Pipe
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -127,19 +128,7 @@ def test_explicit_wrong_format_is_a_parse_error():
         read_memmap(DATA / "proc-iomem.txt", "e820")
 
 
-class _Pipe(io.RawIOBase):
-    """A stream that cannot seek, like a pipe."""
-
-    def __init__(self, data: bytes):
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        chunk = self._data.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
+_Pipe = Pipe
 
 
 def test_unseekable_stream_needs_a_format():

@@ -11,6 +11,7 @@ from labkit.errors import ParseError
 from labkit.formats.kexec_tools import read_kexec_tools
 from labkit.memmap import ACPI, ACPI_NVS, OTHER, PERSISTENT, RAM, RESERVED
 from labkit.segments import Segment
+from streams import Pipe
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -322,19 +323,7 @@ def test_text_stream_with_bad_utf8_names_line():
     assert info.value.line == 7 and "UTF-8" in info.value.expected
 
 
-class _Pipe(io.RawIOBase):
-    """A byte stream that cannot seek, like a pipe."""
-
-    def __init__(self, data: bytes):
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        chunk = self._data.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
+_Pipe = Pipe
 
 
 def test_unseekable_text_stream_with_bad_utf8():

@@ -15,8 +15,15 @@ from labkit.trace import Costs
 PAGE = 4096
 
 
-def _tag_page(text):
-    return text.encode().ljust(8, b"\0")
+def _disjoint_segments(raw):
+    """Segments from (first page, pages) pairs, dropping any that would overlap an earlier one."""
+    used, segs = set(), []
+    for start, n in raw:
+        pages = set(range(start, start + n))
+        if not pages & used:
+            used |= pages
+            segs.append(Segment(start * PAGE, n * PAGE, n * PAGE - 100, buf=start * PAGE))
+    return segs
 
 
 def test_worked_example_5_4():
@@ -128,12 +135,7 @@ def test_relocation_yields_segments_and_swap_is_an_involution(raw, policy, mode,
     a_pages = np.flatnonzero(rng.random(m.max_pfn) < 0.3)
     for p in a_pages.tolist():
         m.mem.write_bytes(p, p.to_bytes(4, "little") * 8)
-    used, segs = set(), []
-    for start, n in raw:
-        pages = set(range(start, start + n))
-        if not pages & used:
-            used |= pages
-            segs.append(Segment(start * PAGE, n * PAGE, n * PAGE - 100, buf=start * PAGE))
+    segs = _disjoint_segments(raw)
     in_use = np.zeros(m.max_pfn, bool)
     in_use[a_pages] = True
     ld = Loader(m, policy=policy, index=index, seed=seed, in_use=in_use)
@@ -155,12 +157,7 @@ def test_bulk_relocation_equals_the_step_by_step_walk(raw, policy, mode, memmode
     results = []
     for bulk in (True, False):
         m = Machine.build("4MiB", mode=memmode)
-        used, segs = set(), []
-        for start, n in raw:
-            pages = set(range(start, start + n))
-            if not pages & used:
-                used |= pages
-                segs.append(Segment(start * PAGE, n * PAGE, n * PAGE - 100, buf=start * PAGE))
+        segs = _disjoint_segments(raw)
         ld = Loader(m, policy=policy, seed=seed)
         ld.kexec_load(0, segs, KEXEC_PRESERVE_CONTEXT)
         img = ld.image
