@@ -25,6 +25,7 @@ from .loader import Loader
 from .machine import Machine
 from .memmap import MemoryMap
 from .memory import content_tag
+from .pgmap import format_pgmap, read_pgmap
 from .relocate import jump_back, kernel_kexec
 from .segments import (KEXEC_PRESERVE_CONTEXT, KEXEC_SEGMENT_MAX, KS_FINAL, KS_FULL, KS_MID, KS_START,
                        Segment, with_stage)
@@ -253,7 +254,6 @@ def hibernate_resume(params: RoundTripParams | None = None, *, memmap: MemoryMap
         for i, segs in enumerate(calls):
             loader_a.kexec_load(entry_b, segs, with_stage(flags_b, KS_START if i == 0 else KS_MID))
         df = loader_a.pgmap()
-        from .pgmap import format_pgmap
         text = format_pgmap(df["dest_pfn"].to_numpy(), df["src_pfn"].to_numpy(), "loaded")
         final = Segment(seg_param.mem, seg_param.memsz, len(text), buf=0x7F2000000000, data=text.encode())
         loader_a.kexec_load(entry_b, [final], with_stage(flags_b, KS_FINAL))
@@ -281,19 +281,18 @@ def hibernate_resume(params: RoundTripParams | None = None, *, memmap: MemoryMap
         param_pfns = range(seg_param.mem >> PAGE_SHIFT, (seg_param.mem + seg_param.memsz) >> PAGE_SHIFT)
         raw = b"".join(mem.read_bytes(q) for q in param_pfns)
         text = raw[: raw.index(b"\0")] if b"\0" in raw else raw
-        from .pgmap import read_pgmap
         got = read_pgmap(text, name="kernel B parameter area").df
         src_of = np.full(machine.max_pfn, -1, dtype=np.int64)
         src_of[got["dest_pfn"].to_numpy().astype(np.int64)] = got["src_pfn"].to_numpy().astype(np.int64)
-        logical = np.where(in_b[a_pfns], src_of[a_pfns], a_pfns)
-        ok = bool((logical >= 0).all()) and len(mem.mismatches(logical, a_before)) == 0 \
-            if mem.mode == "bytes" else bool((logical >= 0).all() and (mem.tags[logical] == a_before).all())
+        logical = np.where(in_b[a_pfns], src_of[a_pfns], a_pfns)    # where A's page X lives now
+        ok = bool((logical >= 0).all()) and len(mem.mismatches(logical, a_before)) == 0
         # B's own work dirties its region after the check (it only matters that A gets it back)
         param_set = set(param_pfns)
         for q in dirty.tolist():
             if q not in param_set:
                 write_page(mem, q, int(content_tag("B-run", q, p.seed)))
-        owned = a_used | np.isin(np.arange(machine.max_pfn), image_a.pages_owned())
+        owned = a_used.copy()
+        owned[image_a.pages_owned()] = True
         image_pfns = np.flatnonzero(owned & ~in_b)
         save_counter.page_copies += len(image_pfns)
         return ok, image_pfns, mem.snapshot(image_pfns)

@@ -23,6 +23,7 @@ from .errors import KexecError
 from .index import make_index
 from .kimage import Kimage
 from .machine import Machine
+from .pgmap import format_pgmap
 from .segments import (KEXEC_ON_CRASH, KEXEC_PRESERVE_CONTEXT, KS_FINAL, KS_FULL, KS_MID, KS_START,
                        LABKIT_KS_MASK, STAGE_NAMES, RuleSet, Segment, check_flags, rules_named,
                        sanity_check_segment_list, stage_of)
@@ -251,7 +252,6 @@ class Loader:
 
     def pgmap_text(self, slot: str = NORMAL) -> str:
         """``/proc/kexec_pgmap`` as the lab defines it (docs/pgmap-format.md)."""
-        from .pgmap import format_pgmap
         df = self.pgmap(slot)
         state = LOADING if self.loading[slot] is not None else LOADED
         return format_pgmap(df["dest_pfn"].to_numpy(), df["src_pfn"].to_numpy(), state)

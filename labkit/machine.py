@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .allocator import PageAllocator
-from .memmap import MemoryMap
+from .memmap import CRASH_KERNEL, MemoryMap, MemRange
 from .memory import Mode, PhysicalMemory
 from .segments import KernelConfig
 from .units import PAGE_SHIFT, PAGE_SIZE, parse_size
@@ -30,7 +30,6 @@ class Machine:
         if isinstance(ram, MemoryMap):
             memmap = ram
             if crash is not None:
-                from .memmap import CRASH_KERNEL, MemRange
                 memmap = memmap.with_range(MemRange(crash[0], crash[1], CRASH_KERNEL, "Crash kernel", 1))
         else:
             memmap = MemoryMap.from_ram(parse_size(ram), crash)

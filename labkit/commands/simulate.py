@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from .. import render
 from ..hibernate import PHASES, RoundTripParams, hibernate_resume
+from ..pgmap import write_pgmap
 from ..units import format_size, parse_size
 from ._options import add_loader_options, positive_int
 
@@ -68,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.pgmap_out and result.machine is not None and result.error is None:
-        from ..pgmap import write_pgmap
         write_pgmap(args.pgmap_out, *result.resume_pgmap, "loaded")
     if args.json:
         print(render.dumps(result.to_dict()))
