@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .content import write_page
+from .formats import read_memmap
 from .errors import KexecError
 from .loader import Loader
 from .machine import Machine
@@ -41,6 +42,7 @@ class RoundTripParams:
     """Everything that describes a run; echoed in every output so a pasted result reproduces."""
 
     ram: str = "256MiB"
+    memmap: str | None = None                   # a memory map file (e820 dmesg, /proc/iomem, kexec log) instead
     used: float = 0.6
     run_length: float = 32.0
     b_region: tuple[int, int] | None = None     # [start, end) bytes; default 1 MiB .. min(16 MiB, RAM/2)
@@ -69,7 +71,8 @@ class RoundTripParams:
 
     def arg_line(self) -> str:
         """The run as ``labkit simulate`` arguments."""
-        parts = [f"--ram {self.ram}", f"--used {self.used}", f"--run-length {self.run_length:g}",
+        machine = f"--memmap {self.memmap}" if self.memmap else f"--ram {self.ram}"
+        parts = [machine, f"--used {self.used}", f"--run-length {self.run_length:g}",
                  f"--index {self.index}", f"--hash {self.hash}", f"--relocation {self.relocation}",
                  f"--rules {self.rules}", f"--stage-segments {self.stage_segments}", f"--mode {self.mode}",
                  f"--policy {self.policy}", f"--seed {self.seed}"]
@@ -215,6 +218,8 @@ def hibernate_resume(params: RoundTripParams | None = None, *, memmap: MemoryMap
     """Run the round trip of DESIGN.md section 1.  A rules rejection is reported in ``error``."""
     p = params or RoundTripParams()
     recorder = Recorder() if p.record else None
+    if memmap is None and p.memmap is not None:
+        memmap = read_memmap(p.memmap).map
     machine = Machine.build(memmap if memmap is not None else parse_size(p.ram), mode=p.mode)  # type: ignore[arg-type]
     mem = machine.mem
     ram = machine.ram_bitmap()

@@ -46,3 +46,12 @@ def test_bad_arguments_are_usage_errors(capsys):
     with pytest.raises(SystemExit) as info:
         main(["simulate", "--used", "1.5"])
     assert info.value.code == 2
+
+
+def test_simulate_on_a_real_memory_map(capsys):
+    from pathlib import Path
+    t42 = Path(__file__).resolve().parents[1] / "data" / "dmesg-e820-old-t42.txt"
+    code, out, _ = run(capsys, "simulate", "--memmap", str(t42), "--ram", "1MiB", "--json", "--no-progress")
+    doc = json.loads(out)
+    assert code == 0 and doc["verified"] and doc["ram_pages"] == 261887
+    assert doc["args"].startswith(f"labkit simulate --memmap {t42}")

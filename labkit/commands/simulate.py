@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from tqdm import tqdm
 
@@ -34,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Kernel A loads B in stages and kexec-jumps; B saves A's image; C loads it "
                                    "with KS_START/KS_MID/KS_FINAL and jumps back; every page is verified.")
     p.add_argument("--ram", default="256MiB", help="RAM size (default 256MiB)")
+    p.add_argument("--memmap", metavar="MAPFILE", default=None,
+                   help="use the memory map of a dmesg e820 table, /proc/iomem or kexec log instead of --ram")
     p.add_argument("--used", type=_fraction, default=0.6, help="fraction of RAM kernel A uses (default 0.6)")
     p.add_argument("--run-length", type=float, default=32.0, help="mean length of A's runs of used pages")
     p.add_argument("--b-region", type=_region, default=None, help="kernel B's region START-END (bytes)")
@@ -63,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
             bar = tqdm(total=total, desc="resume load (stage calls)", unit="call", file=sys.stderr, leave=False)
         bar.update(done - bar.n)
 
+    if args.memmap is not None:
+        params = replace(params, memmap=args.memmap)
     try:
         result = hibernate_resume(params, progress=progress)
     finally:
