@@ -147,6 +147,7 @@ class Loader:
         self._check_stage(slot, stage, entry, flags)
         self.calls += 1
         if self.recorder is not None:
+            self.recorder.costs = self.costs
             self.recorder.stage = STAGE_NAMES[stage]
             self.recorder.emit("stage", note=STAGE_NAMES[stage])
         mark = len(self.recorder) if self.recorder is not None else 0

@@ -111,7 +111,7 @@ class EventTable(Sequence[Event]):
         self._strings: dict[str, int] = {}
         kind_code = {k: i for i, k in enumerate(self._kinds)}
         intern = self._intern
-        seq, kind, pfn, dest, src = [], [], [], [], []
+        seq, kind, pfn, dest, src, work = [], [], [], [], [], []
         phase, stage, note = [], [], []
         for e in events:
             code = kind_code.get(e.kind)
@@ -123,10 +123,12 @@ class EventTable(Sequence[Event]):
             pfn.append(e.pfn)
             dest.append(e.dest)
             src.append(e.src)
+            work.append(e.work)
             phase.append(intern(e.phase))
             stage.append(intern(e.stage))
             note.append(intern(e.note))
-        self.seq, self.pfn, self.dest, self.src = (np.array(c, dtype=np.int64) for c in (seq, pfn, dest, src))
+        self.seq, self.pfn, self.dest, self.src, self.work = (np.array(c, dtype=np.int64)
+                                                              for c in (seq, pfn, dest, src, work))
         self.kind = np.array(kind, dtype=np.int16)
         self.phase, self.stage, self.note = (np.array(c, dtype=np.int32) for c in (phase, stage, note))
         self._names = list(self._strings)
@@ -149,7 +151,7 @@ class EventTable(Sequence[Event]):
             raise IndexError(i)
         names = self._names
         return Event(int(self.seq[i]), self._kinds[self.kind[i]], names[self.phase[i]], names[self.stage[i]],
-                     int(self.pfn[i]), int(self.dest[i]), int(self.src[i]), names[self.note[i]])
+                     int(self.pfn[i]), int(self.dest[i]), int(self.src[i]), names[self.note[i]], int(self.work[i]))
 
     def kind_codes(self) -> np.ndarray:
         """Kinds as indices into ``EVENT_KINDS`` (unknown kinds get ``len(EVENT_KINDS)`` and up)."""
@@ -348,7 +350,10 @@ class Replay:
         c = {kind: int(counts[_KIND_CODE[kind]]) for kind in EVENT_KINDS}
         states = self.states_at(k) if states is None else states
         now = np.bincount(states.astype(np.int64), minlength=ps.NSTATES)
+        work = self.events.work
+        lookups = int(work[k - 1] - work[start]) if k > start and work[start] >= 0 and work[k - 1] >= 0 else 0
         return {
+            "lookup work": lookups,
             "stage calls": c["stage"],
             "source pages": c["alloc"],
             "entries written": c["entry"],

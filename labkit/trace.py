@@ -43,6 +43,12 @@ class Costs:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    @property
+    def lookup_work(self) -> int:
+        """What ``kimage_alloc_page``'s three questions cost: words, probes, list and segment scans."""
+        return (self.entries_scanned + self.hash_probes + self.dest_pages_scanned + self.segment_checks
+                + self.bitmap_tests)
+
     def copy(self) -> "Costs":
         return Costs(**vars(self))
 
@@ -85,6 +91,7 @@ class Event:
     dest: int = -1
     src: int = -1
     note: str = ""
+    work: int = -1          # Costs.lookup_work of the run so far (-1: no counters attached)
 
 
 @dataclass
@@ -95,11 +102,13 @@ class Recorder:
     limit: int = 2_000_000
     phase: str = ""
     stage: str = ""
+    costs: Costs | None = None      # the counters whose lookup work each event records
 
     def emit(self, kind: str, *, pfn: int = -1, dest: int = -1, src: int = -1, note: str = "") -> None:
         if len(self.events) >= self.limit:
             raise RuntimeError(f"recorder limit of {self.limit} events reached; record a smaller run")
-        self.events.append(Event(len(self.events), kind, self.phase, self.stage, pfn, dest, src, note))
+        work = self.costs.lookup_work if self.costs is not None else -1
+        self.events.append(Event(len(self.events), kind, self.phase, self.stage, pfn, dest, src, note, work))
 
     def truncate(self, n: int) -> None:
         del self.events[n:]

@@ -184,3 +184,19 @@ def test_event_table_round_trips_events():
     replay = Replay(events, 16)
     assert replay.events is not events and replay.codes[2] == len(EVENT_KINDS)
     assert replay.states_at(2)[5] == ps.SOURCE
+
+
+@pytest.mark.parametrize("index", ["linear", "hash"])
+def test_lookup_work_grows_with_the_events(index):
+    """The stepper's "lookup work" is the loader's own counters, event by event."""
+    from labkit.hibernate import RoundTripParams, hibernate_resume
+    from labkit.steps import Replay
+    r = hibernate_resume(RoundTripParams(ram="8MiB", index=index, record=True))
+    replay = Replay.from_round_trip(r)
+    first, last = replay.phase_range(["load_image"])
+    c = r.costs["load_image"]
+    expected = (c["entries_scanned"] + c["hash_probes"] + c["dest_pages_scanned"] + c["segment_checks"]
+                + c["bitmap_tests"])
+    assert replay.counters_at(last)["lookup work"] == expected > 0
+    mid = replay.counters_at((first + last) // 2)["lookup work"]
+    assert 0 < mid < expected
