@@ -57,6 +57,7 @@ class RoundTripParams:
     seed: int = 0
     record: bool = False
     b_dirty: float = 0.25                       # fraction of B's region B writes while it runs
+    entry_size: int = 8                         # bytes per entry word: 8 (x86_64) or 4 (i386, RAM <= 4 GiB)
 
     def __post_init__(self) -> None:
         if not 1 <= self.stage_segments <= KEXEC_SEGMENT_MAX:
@@ -65,6 +66,8 @@ class RoundTripParams:
             raise ValueError(f"relocation must be copy or swap, got {self.relocation!r}")
         if not 0.0 <= self.b_dirty <= 1.0:
             raise ValueError(f"b_dirty must be a fraction, got {self.b_dirty}")
+        if self.entry_size not in (4, 8):
+            raise ValueError(f"entry_size is 8 (x86_64) or 4 (i386), got {self.entry_size}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +81,8 @@ class RoundTripParams:
                  f"--policy {self.policy}", f"--seed {self.seed}"]
         if self.buckets is not None:
             parts.append(f"--buckets {self.buckets}")
+        if self.entry_size != 8:
+            parts.append(f"--entry-size {self.entry_size}")
         if self.b_region is not None:
             parts.append(f"--b-region {hexaddr(self.b_region[0])}-{hexaddr(self.b_region[1])}")
         return "labkit simulate " + " ".join(parts)
@@ -238,7 +243,7 @@ def hibernate_resume(params: RoundTripParams | None = None, *, memmap: MemoryMap
     mem.fill_tags(a_pfns, content_tag("A", a_pfns, p.seed))
     phases = _Phases(recorder)
     loader_a = Loader(machine, rules=p.rules, index=p.index, hash=p.hash, buckets=p.buckets, policy=p.policy,
-                      seed=p.seed, in_use=a_used, recorder=recorder)
+                      seed=p.seed, in_use=a_used, recorder=recorder, entry_size=p.entry_size)
     common = dict(params=p, ram_pages=machine.ram_pages, a_used_pages=len(a_pfns), b_region=(b_start, b_end),
                   events=recorder, machine=machine, loader_a=loader_a, a_used=a_used)
 
@@ -307,7 +312,7 @@ def hibernate_resume(params: RoundTripParams | None = None, *, memmap: MemoryMap
     # --- power off; kernel C boots inside B's region ------------------------------------
     mem.fill_tags(all_ram, content_tag("poweroff", all_ram, p.seed))
     loader_c = Loader(machine, rules=p.rules, index=p.index, hash=p.hash, buckets=p.buckets, policy=p.policy,
-                      seed=p.seed + 2, in_use=in_b, recorder=recorder)
+                      seed=p.seed + 2, in_use=in_b, recorder=recorder, entry_size=p.entry_size)
     starts, lengths = runs_of(image_pfns)
     segments: list[Segment] = []
     offset = 0
@@ -342,7 +347,8 @@ def hibernate_resume(params: RoundTripParams | None = None, *, memmap: MemoryMap
                lambda: kernel_kexec(loader_c, mode=p.relocation, costs=reloc_counter, recorder=recorder))
     back_counter = Costs()
     phases.run("jump_back", back_counter,
-               lambda: jump_back(mem, jump.jump_back_entry, costs=back_counter, recorder=recorder))
+               lambda: jump_back(mem, jump.jump_back_entry, costs=back_counter, recorder=recorder,
+                                 entry_size=p.entry_size))
     verify_counter = Costs()
     bad = phases.run("verify", verify_counter, lambda: mem.mismatches(a_pfns, a_before))
     stats = image_c.index.stats() if hasattr(image_c.index, "stats") else {}

@@ -66,3 +66,24 @@ def test_log_without_ranges_needs_a_machine(tmp_path, capsys):
     code, _, err = run(capsys, "load", str(log))
     assert code == 2 and "--memmap" in err
     assert run(capsys, "load", str(log), "--memmap", str(DATA / "dmesg-e820-old-t42.txt"))[0] == 0
+
+
+def test_upstream_kernel_rejects_stage_bits(tmp_path, capsys):
+    log = tmp_path / "staged.txt"
+    log.write_text("kexec_load: entry = 0x100000 flags = 0x100\nnr_segments = 1\n"
+                   "segment[0].buf = 0x0\nsegment[0].bufsz = 0x0\nsegment[0].mem = 0x100000\nsegment[0].memsz = 0x1000\n")
+    code, out, _ = run(capsys, "load", str(log), "--ram", "64MiB", "--json")
+    assert code == 0 and json.loads(out)["params"]["multistage"]
+    code, out, _ = run(capsys, "load", str(log), "--ram", "64MiB", "--no-multistage", "--json")
+    assert code == 3 and json.loads(out)["rule"] == "unknown-flags"
+
+
+def test_i386_entries(capsys):
+    log = str(DATA / "kexec-debug-x86_64.txt")
+    code, out, _ = run(capsys, "load", log, "--ram", "2GiB", "--entry-size", "4", "--json")
+    doc = json.loads(out)
+    wide = json.loads(run(capsys, "load", log, "--ram", "2GiB", "--json")[1])
+    assert code == 0 and doc["params"]["entry_size"] == 4
+    assert doc["indirection_pages"] == -(-doc["entries"] // 1023) and wide["indirection_pages"] == -(-wide["entries"] // 511)
+    # 32-bit entries cannot address more than 4 GiB
+    assert run(capsys, "load", log, "--ram", "8GiB", "--entry-size", "4")[0] == 2

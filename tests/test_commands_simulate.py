@@ -55,3 +55,12 @@ def test_simulate_on_a_real_memory_map(capsys):
     doc = json.loads(out)
     assert code == 0 and doc["verified"] and doc["ram_pages"] == 261887
     assert doc["args"].startswith(f"labkit simulate --memmap {t42}")
+
+
+def test_simulate_with_i386_entries(capsys):
+    code, out, _ = run(capsys, "simulate", "--ram", "32MiB", "--entry-size", "4", "--json", "--no-progress")
+    doc = json.loads(out)
+    assert code == 0 and doc["verified"] and "--entry-size 4" in doc["args"]
+    code8, out8, _ = run(capsys, "simulate", "--ram", "32MiB", "--json", "--no-progress")
+    # 1023 entries per page instead of 511: about half the indirection pages
+    assert json.loads(out8)["indirection_pages"] >= 2 * doc["indirection_pages"] - 1

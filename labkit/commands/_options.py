@@ -24,3 +24,5 @@ def add_loader_options(parser: argparse.ArgumentParser) -> None:
                         help="fixed bucket count (default: grow with the image)")
     parser.add_argument("--policy", choices=POLICIES, default="lowest", help="which free page the allocator hands out")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    parser.add_argument("--entry-size", type=int, choices=(8, 4), default=8,
+                        help="bytes per entry word: 8 (x86_64, 511 entries per page) or 4 (i386, 1023)")

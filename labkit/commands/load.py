@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--entry", type=lambda t: int(t, 0), default=None, help="override the logged entry point")
     p.add_argument("--arch", choices=sorted(ARCHES), default=None,
                    help="the simulated kernel's arch (default: from the flags' arch bits, else x86_64)")
+    p.add_argument("--no-multistage", action="store_true",
+                   help="an upstream kernel: labkit's KS_* flag bits are unknown flags (EINVAL)")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_loader_options(p)
     p.set_defaults(func=run)
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if log.format == "kexec-file" and args.flags is None:
         flags = 0          # kexec_file_load flags mean something else; replay as a plain kexec_load
     arch = args.arch or _arch_of(flags)
-    config = KernelConfig(arch=arch)
+    config = KernelConfig(arch=arch, multistage=not args.no_multistage)
     if args.ram is not None:
         machine, source = Machine.build(parse_size(args.ram), config=config), f"--ram {args.ram}"
     elif args.memmap is not None:
@@ -58,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{log.source} has no memory ranges: give --memmap MAPFILE or --ram SIZE")
     params = {"file": log.source, "format": log.format, "machine": source, "ram": format_size(machine.memmap.ram_bytes),
               "arch": arch, "rules": args.rules, "index": args.index, "hash": args.hash, "buckets": args.buckets,
-              "policy": args.policy, "seed": args.seed, "entry": entry, "flags": flags}
+              "policy": args.policy, "seed": args.seed, "entry_size": args.entry_size,
+              "multistage": not args.no_multistage, "entry": entry, "flags": flags}
     loader = Loader(machine, rules=args.rules, index=args.index, hash=args.hash, buckets=args.buckets,
-                    policy=args.policy, seed=args.seed)
+                    policy=args.policy, seed=args.seed, entry_size=args.entry_size)
     try:
         result = loader.kexec_load(entry, list(log.segments), flags)
     except KexecError as exc:
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             print(render.key_values(params, hex_keys=("entry", "flags")))
             print(f"\nkexec_load rejected: {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    image = loader.image if result.slot == "normal" else loader.crash_image
+    image = loader.current(result.slot)          # a KS_START/KS_MID call leaves it loading
     assert image is not None
     out = {"ok": True, "params": params, "segments": [s.to_dict() for s in log.segments],
            "entries": result.entries, "indirection_pages": result.indirection_pages,

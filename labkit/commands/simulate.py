@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     params = RoundTripParams(ram=format_size(parse_size(args.ram)), used=args.used, run_length=args.run_length,
                              b_region=args.b_region, index=args.index, hash=args.hash, buckets=args.buckets,
                              relocation=args.relocation, rules=args.rules, stage_segments=args.stage_segments,
-                             mode=args.mode, policy=args.policy, seed=args.seed)
+                             mode=args.mode, policy=args.policy, seed=args.seed, entry_size=args.entry_size)
     bar = None
 
     def progress(phase: str, done: int, total: int) -> None:
