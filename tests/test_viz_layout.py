@@ -1,7 +1,6 @@
 """Layout figures draw what they are given: one rectangle per segment, every page state, the moves."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -73,15 +72,12 @@ def test_worked_example_draws_a_line_per_moved_page():
 
 
 def test_big_image_is_fast_and_complete(trip):
-    """A 64K-page machine with ~1000 segments draws (and renders) in well under a second."""
+    """A 64K-page machine with ~1000 segments draws every segment (its speed is in make bench)."""
     image = trip.loader_c.image
     assert trip.machine.max_pfn == 65536
     base = round_trip_backgrounds(trip)["load_image"]
-    t0 = time.perf_counter()
     fig = plot_image_layout(trip.machine, image, base)
     png = figure_png(fig, dpi=100)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 1.0, elapsed
     assert png.startswith(b"\x89PNG")
     (segs,) = by_gid(fig, "segments")
     assert len(segs.get_paths()) == len(image.segments) == trip.image_segments
@@ -96,10 +92,8 @@ def test_big_image_is_fast_and_complete(trip):
 
 def test_page_grid(trip):
     states = round_trip_backgrounds(trip)["load_image"]
-    t0 = time.perf_counter()
     fig = plot_page_grid(states, touched=np.array([5, 300]), title="step 1")
-    figure_png(fig, dpi=72)
-    assert time.perf_counter() - t0 < 0.5
+    assert figure_png(fig, dpi=72).startswith(b"\x89PNG")
     (img,) = by_gid(fig, "page-grid")
     assert img.get_array().shape == (256, 256)
     (ring,) = by_gid(fig, "touched")
