@@ -298,7 +298,7 @@ class PfnHashTable(HashTable):
                  costs: Costs | None = None):
         super().__init__(hash_name, nbuckets, costs)
         self._chains = []
-        self._val = np.full(max_pfn, NOT_FOUND, dtype=np.int64)
+        self._val = np.full(max_pfn, NOT_FOUND, dtype=np.int32)       # values are entry positions
         self._rank = np.zeros(max_pfn, dtype=np.int32)
         self._val_mv, self._rank_mv = memoryview(self._val), memoryview(self._rank)
         self._len = [0] * self.nbuckets

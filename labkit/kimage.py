@@ -102,7 +102,7 @@ class Kimage:
         self.unusable_pages: list[int] = []
         self.crash_control = crash[0] >> PAGE_SHIFT if crash is not None else 0
         self.terminated = False
-        self._src_pos = np.full(mem.max_pfn, -1, dtype=np.int64)
+        self._src_pos = np.full(mem.max_pfn, -1, dtype=np.int32)     # entry positions stay < 2**31
         self._role = np.zeros(mem.max_pfn, dtype=np.int8)
         self._journal: _Journal | None = None
         self._pending: set[int] = set()                    # pages awaiting eviction (labkit)

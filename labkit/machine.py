@@ -9,12 +9,20 @@ from .allocator import PageAllocator
 from .memmap import CRASH_KERNEL, MemoryMap, MemRange
 from .memory import Mode, PhysicalMemory
 from .segments import KernelConfig
-from .units import PAGE_SHIFT, PAGE_SIZE, parse_size
+from .units import PAGE_SHIFT, PAGE_SIZE, format_size, parse_size
+
+#: the largest machine labkit builds: 1 TiB of RAM (about 36 bytes of state per frame, ~9.5 GB)
+MAX_FRAMES = 1 << 28
 
 
 @dataclass
 class Machine:
-    """RAM layout plus contents.  Build one with ``Machine.build``."""
+    """RAM layout plus contents.  Build one with ``Machine.build``.
+
+    Page frames run from 0 to the end of the highest RAM range; a destination
+    above that is beyond physical memory (the kernel would accept it and crash
+    when relocating; ``relocate`` reports it).
+    """
 
     memmap: MemoryMap
     mem: PhysicalMemory
@@ -35,7 +43,11 @@ class Machine:
             memmap = MemoryMap.from_ram(parse_size(ram), crash)
         if memmap.ram_pages == 0:
             raise ValueError("the memory map has no RAM")
-        return cls(memmap, PhysicalMemory(memmap.max_pfn, mode), config or KernelConfig())
+        frames = memmap.ram_max_pfn
+        if frames > MAX_FRAMES:
+            raise ValueError(f"the map reaches {format_size(frames * PAGE_SIZE)} of RAM; labkit simulates at most "
+                             f"{format_size(MAX_FRAMES * PAGE_SIZE)} (use a smaller --ram)")
+        return cls(memmap, PhysicalMemory(frames, mode), config or KernelConfig())
 
     @property
     def max_pfn(self) -> int:
@@ -47,7 +59,8 @@ class Machine:
         return self.memmap.ram_pages
 
     def ram_bitmap(self) -> np.ndarray:
-        return self.memmap.ram_bitmap()
+        """Whole RAM pages among the machine's frames (frames end with the last RAM page)."""
+        return self.memmap.ram_bitmap(self.max_pfn)
 
     def crash_bounds(self) -> tuple[int, int] | None:
         """``(crashk_res.start, crashk_res.end)`` with an inclusive end, as the kernel keeps it."""

@@ -135,9 +135,18 @@ class MemoryMap:
         """The reserved crash-kernel region, if the map has one."""
         return next((r for r in self.ranges if r.type == CRASH_KERNEL), None)
 
-    def ram_bitmap(self) -> np.ndarray:
-        """Boolean array over ``max_pfn`` frames: True where a whole page is RAM."""
-        bitmap = np.zeros(self.max_pfn, dtype=bool)
+    @property
+    def ram_max_pfn(self) -> int:
+        """Frames up to the end of the highest RAM range: all a simulated machine needs to hold.
+
+        Reserved ranges far above RAM (MMIO windows, the 1 TiB HyperTransport
+        hole of AMD tables) do not count.
+        """
+        return max((-(-r.end // PAGE_SIZE) for r in self.ram_ranges()), default=0)
+
+    def ram_bitmap(self, size: int | None = None) -> np.ndarray:
+        """Boolean array over ``size`` frames (default ``max_pfn``): True where a whole page is RAM."""
+        bitmap = np.zeros(self.max_pfn if size is None else size, dtype=bool)
         for r in self.ram_ranges():
             first = -(-r.start // PAGE_SIZE)
             last = r.end >> PAGE_SHIFT
