@@ -29,8 +29,10 @@ KERNEL = "kernel"          # Kernel code / data / bss / rodata in /proc/iomem
 OTHER = "other"            # anything /proc/iomem names that is not memory (PCI, ...)
 
 #: e820 type numbers (arch/x86/include/asm/e820/types.h)
+#: 128 is E820_TYPE_RESERVED_KERN (setup_data kept by the kernel): RAM to memblock, and printed
+#: as "usable" by e820__print_type, so it counts as RAM here too.
 E820_TYPES = {1: RAM, 2: RESERVED, 3: ACPI, 4: ACPI_NVS, 5: UNUSABLE, 7: PERSISTENT, 12: PERSISTENT,
-              0xEFFFFFFF: SOFT_RESERVED}
+              128: RAM, 0xEFFFFFFF: SOFT_RESERVED}
 
 
 def e820_type_name(number: int) -> str:

@@ -137,3 +137,13 @@ def test_unseekable_stream_needs_a_format():
         read_segments(_Pipe(raw))
     assert "--format" in info.value.expected
     assert read_segments(_Pipe(raw), "kexec-tools").nr_segments == 2
+
+
+def test_ppc_base_range_lines_are_kexec_tools_not_iomem():
+    # PowerPC kexec-tools prints "%016llx-%016llx : %x" before anything else it says
+    text = ("kernel: 0xb75b3010 kernel_size: 0x4f1231\n"
+            "0000000000000000-0000000040000000 : 0\n"
+            "get base memory ranges:1\n")
+    assert detect_format(io.BytesIO(text.encode())) == "kexec-tools"
+    mm = read_memmap(io.BytesIO(text.encode()))
+    assert mm.format == "kexec-tools" and mm.map.ram_bytes == 0x40000000

@@ -215,3 +215,24 @@ def test_log_prefix_styles():
     log = read(text)
     assert [r.start for r in log.map] == [0x100000, 0x200000, 0x300000, 0x400000]
     assert log.map.ram_bytes == 4 * 0x100000
+
+
+def test_a_row_wrapped_by_a_mailer_is_joined():
+    # shape seen in dmesg pasted from a web mail client into a 2023 bug report: "ACPI" / "data"
+    log = read("[    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable\n"
+               "[    0.000000] BIOS-e820: [mem 0x000000007fff0000-0x000000007fffefff] ACPI\n"
+               "data\n"
+               "[    0.000000] BIOS-e820: [mem 0x000000007ffff000-0x000000007fffffff] ACPI NVS\n")
+    assert [(r.type, r.name) for r in log.map] == [(RAM, "usable"), (ACPI, "ACPI data"), (ACPI_NVS, "ACPI NVS")]
+
+
+def test_a_cut_row_is_not_mended_with_an_unrelated_line():
+    err = parse_error("[    0.000000] BIOS-e820: [mem 0x000000007fff0000-0x000000007fffefff] ACPI\n"
+                      "the rest of my mail\n")
+    assert err.line == 1 and "e820 type" in err.expected
+
+
+def test_a_mistyped_end_in_a_pasted_row_is_an_error():
+    # seen in a 2025 CXL report: one 'f' lost from the end address, which then lies below the start
+    err = parse_error("[    0.000000] BIOS-e820: [mem 0x00000005d0000000-0x000000064ffffff] soft reserved\n")
+    assert err.line == 1 and "at or above the start" in err.expected

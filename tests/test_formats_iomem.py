@@ -122,3 +122,15 @@ def test_negative():
 def test_empty():
     err = parse_error("")
     assert err.line == 0 and "/proc/iomem" in err.expected
+
+
+def test_driver_added_ram_and_soft_reserved():
+    # shape seen in a 2025 CXL report on linux-cxl: dax/kmem RAM nested in a CXL window
+    memmap = read("24080000000-5f77fffffff : CXL Window 0\n"
+                  "  24080000000-4407fffffff : region0\n"
+                  "    24080000000-4407fffffff : dax0.0\n"
+                  "      24080000000-4407fffffff : System RAM (kmem)\n"
+                  "5f780000000-5f7ffffffff : Soft Reserved\n")
+    assert {r.name: r.type for r in memmap} == {"CXL Window 0": OTHER, "region0": OTHER, "dax0.0": OTHER,
+                                                "System RAM (kmem)": RAM, "Soft Reserved": "soft-reserved"}
+    assert iomem_type("System RAM (virtio_mem)") == RAM and iomem_type("System RAMs") == OTHER

@@ -154,3 +154,70 @@ def test_loaded_with_bad_sizes():
 def test_no_table():
     err = parse_error("[ 1.0] nothing here\n")
     assert "segment" in err.expected
+
+
+# Shape seen in 2025 arm64 kexec_file dmesg excerpts on the kexec / linux-arm-kernel
+# lists, sent from a mail client that wraps at ~78 columns: a long message goes on in
+# the next line, which has no timestamp of its own.
+WRAPPED = """\
+[  167.585054] kexec_file: Loaded initrd at 0xc4b70000 bufsz=0x300f306
+memsz=0x3010000
+[  167.593389] kexec_file(Image): Loaded kernel at 0xc1b00000
+bufsz=0x3070000 memsz=0x3070000
+[  167.593405] kexec_file: nr_segments = 2
+[  167.593408] kexec_file: segment[0]: buf=0x0000000000000000
+bufsz=0x0 mem=0xc1a18000 memsz=0x1000
+[  167.593417] kexec_file: segment[1]: buf=0x0000000096e14552
+bufsz=0x3070000 mem=0xc1b00000 memsz=0x3070000
+[  167.629228] machine_kexec_post_load:119:
+"""
+
+
+def test_lines_wrapped_by_a_mailer_are_joined():
+    log = read(WRAPPED)
+    assert log.segments == (Segment(mem=0xC1A18000, memsz=0x1000, bufsz=0, buf=0),
+                            Segment(mem=0xC1B00000, memsz=0x3070000, bufsz=0x3070000, buf=0x96E14552))
+    assert [(i.what, i.mem, i.bufsz, i.memsz, i.line) for i in log.loaded] == [
+        ("initrd", 0xC4B70000, 0x300F306, 0x3010000, 1), ("kernel", 0xC1B00000, 0x3070000, 0x3070000, 3)]
+    assert log.line == 5
+
+
+def test_wrapped_lines_quoted_in_a_reply_are_joined():
+    quoted = "".join(f"> {line}\n" for line in WRAPPED.splitlines())
+    assert read(quoted).segments == read(WRAPPED).segments
+
+
+def test_a_broken_line_is_not_mended_with_a_line_that_does_not_complete_it():
+    err = parse_error(WRAPPED.replace("bufsz=0x0 mem=0xc1a18000 memsz=0x1000", "(the rest was cut)"))
+    assert err.line == 6 and "buf=0x.. bufsz=0x.." in err.expected
+
+
+def test_a_broken_line_is_not_mended_with_the_next_kernel_message():
+    # the next line has its own timestamp: it is another message, not the tail of this one
+    text = ("[  1.0] kexec_file: nr_segments = 1\n"
+            "[  1.1] kexec_file: segment[0]: buf=0x0000000000000000\n"
+            "[  1.2] bufsz=0x0 mem=0xc1a18000 memsz=0x1000\n")
+    assert parse_error(text).line == 2
+
+
+# Shape seen in the 2023 cover letter of the kexec_dprintk series (kexec list): the
+# long E820 memmap block was shortened with a "......" line.
+ELIDED = """\
+E820 memmap:
+0000000000000000-000000000009a3ff (1)
+000000000009a400-000000000009ffff (2)
+......
+000000207fff8150-000000207fff815f (128)
+000000207fff8160-000000207fffffff (1)
+nr_segments = 1
+segment[0]: buf=0x000000004e5ece74 bufsz=0x211 mem=0x207fffe000 memsz=0x1000
+kexec_file_load: type:0, start:0x207fff91a0 head:0x109e004002 flags:0x8
+"""
+
+
+def test_an_elided_memmap_block_stays_one_block():
+    log = read(ELIDED)
+    assert [(r.start, r.end) for r in log.e820] == [(0, 0x9A400), (0x9A400, 0xA0000),
+                                                    (0x207FFF8150, 0x207FFF8160), (0x207FFF8160, 0x2080000000)]
+    assert log.e820.ram_bytes == 0x9A400 + 0x10 + 0x7EA0      # type 128 (RESERVED_KERN) is RAM
+    assert log.other_ranges == ()

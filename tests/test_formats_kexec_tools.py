@@ -333,3 +333,39 @@ def test_unseekable_text_stream_with_bad_utf8():
         read_kexec_tools(stream)
     assert "UTF-8" in info.value.expected and "at or after" in info.value.expected
     assert 0 < info.value.line <= 4001
+
+
+# Shape seen in PowerPC (ppc476) kexec -d output on linuxppc-dev in 2021: the RAM from the
+# device tree as "%016llx-%016llx : %x", end exclusive, and no MEMORY RANGES block.
+PPC = """\
+kernel: 0xb75b3010 kernel_size: 0x4f1231
+0000000000000000-0000000040000000 : 0
+0000000080000000-00000000a0000000 : 0
+get base memory ranges:2
+CRASH MEMORY RANGES
+0000000000000000-0000000000010000
+kexec_load: entry = 0xfffc658 flags = 0x1
+nr_segments = 1
+segment[0].buf   = 0x100aa8a0
+segment[0].bufsz = 0x3d6c
+segment[0].mem   = 0xfffc000
+segment[0].memsz = 0x4000
+"""
+
+
+def test_ppc_base_memory_ranges_are_the_map():
+    log = read(PPC)
+    assert [(r.start, r.end, r.type) for r in log.memory_map] == [(0, 0x40000000, RAM),
+                                                                  (0x80000000, 0xA0000000, RAM)]
+    assert log.memory_map.ram_bytes == 0x60000000
+    assert log.flags == 0x1 and len(log.segments) == 1
+
+
+def test_ppc_base_range_with_end_below_start_is_an_error():
+    err = parse_error(PPC.replace("0000000080000000-00000000a0000000 : 0", "0000000080000000-0000000070000000 : 0"))
+    assert err.line == 3 and "exclusive end" in err.expected
+
+
+def test_memory_ranges_block_wins_over_ppc_base_ranges():
+    log = read("MEMORY RANGES\n0000000000000000-000000001fffffff (0)\n" + PPC)
+    assert [(r.start, r.end) for r in log.memory_map] == [(0, 0x20000000)]

@@ -26,6 +26,7 @@ def test_from_ram_and_crash_region():
 
 def test_e820_unknown_types_are_kept():
     assert e820_type_name(1) == RAM and e820_type_name(20) == "e820 type 20"
+    assert e820_type_name(128) == RAM          # E820_TYPE_RESERVED_KERN: RAM to the kernel
 
 
 def test_bad_range_rejected():

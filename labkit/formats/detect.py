@@ -4,7 +4,9 @@ Sniffs at most ``max_lines`` lines (streamed) and returns the format of the
 first line that only one format prints.  ``nr_segments = N`` and
 ``E820 memmap:`` are printed by both kexec-tools and the kernel's
 kexec_file code; they decide only if nothing better turns up (kernel output
-if the line carried a dmesg/syslog prefix, kexec-tools otherwise).
+if the line carried a dmesg/syslog prefix, kexec-tools otherwise), and so
+does PowerPC kexec-tools' ``start-end : type`` base range line, which would
+otherwise pass for a ``/proc/iomem`` line.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ..errors import ParseError
 from .lines import Line, Source, iter_lines, source_name
 from .iomem import looks_like_iomem
 from .kexec_file import normalise
+from .kexec_tools import PPC_BASE_RANGE
 
 KEXEC_TOOLS, KEXEC_FILE, E820, IOMEM = "kexec-tools", "kexec-file", "e820", "iomem"
 FORMATS = (KEXEC_TOOLS, KEXEC_FILE, E820, IOMEM)
@@ -45,6 +48,8 @@ def _sniff(line: Line) -> tuple[str | None, str | None]:
         return KEXEC_TOOLS, None
     if _AMBIGUOUS.match(kernel_text):
         return None, KEXEC_FILE if line.stamped or kernel_text != text else KEXEC_TOOLS
+    if PPC_BASE_RANGE.fullmatch(text):      # "%016llx-%016llx : %x" of PowerPC kexec-tools, not iomem
+        return None, KEXEC_TOOLS
     if looks_like_iomem(line.text):
         return IOMEM, None
     return None, None

@@ -23,7 +23,9 @@ map:``) is *the* map.  What the kernel does to it later is returned apart, as
 (``efi: mem00: ...``) are not e820 and are ignored like any other unrelated
 line.  A log spanning several boots (syslog) yields the last boot: a new
 ``BIOS-provided physical RAM map:`` header, or firmware rows after
-modifications, starts over (``boots_seen`` counts them).
+modifications, starts over (``boots_seen`` counts them).  A row a mail client
+wrapped (``... ACPI`` / ``data``) is joined with the next line when that line
+has no log prefix of its own and the two together parse.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from typing import Any, Iterable
 from ..errors import ParseError
 from ..memmap import MemoryMap, MemRange
 from .e820_types import E820_TYPE_MAX, TYPE_RX, e820_number, e820_type
-from .lines import Line, Source, iter_lines, source_name
+from .lines import Line, LineStream, Source, parse_wrapped, source_name
 from .numbers import U64_MAX, hex_0x, hex_bare
 
 FORMAT = "e820"
@@ -196,6 +198,24 @@ def _modification(line: Line, text: str) -> Modification | None:
     return None
 
 
+def _own(line: Line) -> bool:
+    """Whether ``line`` is an e820 line by itself (so not the wrapped tail of another)."""
+    text = line.text.strip()
+    return bool(_HEADER.match(text) or _ROW_START.match(text) or any(rx.match(text) for rx, _ in _MODIFIERS)
+                or _PCI_NEW.match(text) or text.startswith("Allocating PCI resources starting at"))
+
+
+def _row_line(line: Line) -> tuple[str, MemRange]:
+    text = line.text.strip()
+    row = _ROW_START.match(text)
+    assert row is not None
+    return row.group(1) or row.group(2), _row(line, text[row.end():])
+
+
+def _modification_line(line: Line) -> Modification | None:
+    return _modification(line, line.text.strip())
+
+
 # --- the reader ---------------------------------------------------------------
 def read_e820(source: Source) -> E820Log:
     """Read the e820 tables of a dmesg / syslog capture (see the module docstring)."""
@@ -212,7 +232,8 @@ def read_e820(source: Source) -> E820Log:
         firmware, mods, table_index, first_line = [], [], -1, 0
         boots += 1
 
-    for line in iter_lines(source):
+    lines = LineStream(source)
+    for line in lines:
         text = line.text.strip()
         header = _HEADER.match(text)
         if header:
@@ -222,8 +243,7 @@ def read_e820(source: Source) -> E820Log:
             continue
         row = _ROW_START.match(text)
         if row:
-            who = row.group(1) or row.group(2)
-            rng = _row(line, text[row.end():])
+            who, rng = parse_wrapped(lines, line, _row_line, _own)
             if who in FIRMWARE:
                 if boots == 0 or mods:
                     new_boot()
@@ -237,7 +257,7 @@ def read_e820(source: Source) -> E820Log:
                                          table_index, rng.name))
             last_who = who
             continue
-        mod = _modification(line, text)
+        mod = parse_wrapped(lines, line, _modification_line, _own)
         if mod is not None:
             if boots == 0:
                 new_boot()

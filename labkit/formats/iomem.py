@@ -34,6 +34,7 @@ NAMES = {
     "persistent memory": PERSISTENT,
     "persistent memory (legacy)": PERSISTENT,
     "unusable memory": UNUSABLE,
+    "soft reserved": "soft-reserved",          # EFI_MEMORY_SP, as the e820 reader names type 0xefffffff
 }
 
 # Loose recognition (hex, dash, something, " : "), strict parsing.
@@ -42,8 +43,16 @@ _STRICT = re.compile(r"( *)(\S+?)-(\S+) : (.*\S)")
 
 
 def iomem_type(name: str) -> str:
-    """The labkit range type of a ``/proc/iomem`` resource name."""
-    return NAMES.get(name.strip().lower(), OTHER)
+    """The labkit range type of a ``/proc/iomem`` resource name.
+
+    RAM a driver added at run time is named ``System RAM (<driver>)``
+    (``System RAM (kmem)`` for dax/CXL memory, ``System RAM (virtio_mem)``):
+    it is RAM.
+    """
+    key = name.strip().lower()
+    if key.startswith("system ram (") and key.endswith(")"):
+        return RAM
+    return NAMES.get(key, OTHER)
 
 
 def looks_like_iomem(text: str) -> bool:

@@ -18,7 +18,10 @@ kernel pointer (kept for display only).  ``entry`` is ``image->start`` from
 the ``kexec_file_load:`` line, ``flags`` the ``KEXEC_FILE_*`` flags printed
 there.  ``Loaded ... at`` lines are recorded with the load they precede.
 Several loads in one log: the last table is kept, ``loads_seen`` counts them;
-the ``E820 memmap:`` block is the last one printed.
+the ``E820 memmap:`` block is the last one printed.  Such lines are long and
+mail clients wrap them (``... buf=0x..`` / ``bufsz=0x.. mem=..``): a broken
+segment or ``Loaded`` line is joined with the next line when that line has no
+log prefix of its own and the two together parse.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from dataclasses import replace
 from ..errors import ParseError
 from ..memmap import MemoryMap
 from ..segments import Segment
-from .lines import Line, Source, iter_lines, source_name
+from .lines import Line, LineStream, Source, continuation, joined, parse_wrapped, source_name
 from .numbers import decimal, hex_0x
 from .ranges import E820_MEMMAP, RangeBlocks
 from .segment_log import LoadedItem, SegmentLog, TableBuilder
@@ -67,7 +70,24 @@ def _segment(line: Line, body: str, index: int) -> tuple[int, int, int, int]:
             hex_0x(line, m.group(3), f"segment[{index}] mem"), hex_0x(line, m.group(4), f"segment[{index}] memsz"))
 
 
-def _loaded(line: Line, text: str) -> LoadedItem:
+def _own(line: Line) -> bool:
+    """Whether ``line`` is a message this reader knows by itself (so no wrapped tail)."""
+    text = normalise(line.text.strip())
+    return bool(_SEG_START.fullmatch(text) or text.startswith("nr_segments") or _START_START.match(text)
+                or _LOADED_START.match(text))
+
+
+def _segment_line(line: Line) -> tuple[int, tuple[int, int, int, int]]:
+    seg = _SEG_START.fullmatch(normalise(line.text.strip()))
+    if not seg:
+        raise line.error("'segment[i]: buf=0x.. bufsz=0x.. mem=0x.. memsz=0x..'")
+    token = seg.group(1) if seg.group(1) is not None else seg.group(2)
+    index = decimal(line, token, "segment index", _INT_MAX)
+    return index, _segment(line, seg.group(3), index)
+
+
+def _loaded(line: Line, text: str | None = None) -> LoadedItem:
+    text = normalise(line.text.strip()) if text is None else text
     m = _LOADED.fullmatch(text)
     if not m:
         raise line.error("'Loaded <what> at 0x<addr> [bufsz=0x.. memsz=0x..]'")
@@ -81,6 +101,18 @@ def _loaded(line: Line, text: str) -> LoadedItem:
         bufsz = hex_0x(line, sizes.group(1), "bufsz")
         memsz = hex_0x(line, sizes.group(2), "memsz")
     return LoadedItem(m.group(1), mem, bufsz, memsz, line.number)
+
+
+def _start_line(line: Line) -> tuple[int, int | None]:
+    """``kexec_file_load: type:N, start:0x.. head:0x.. flags:0x..``: (entry, flags)."""
+    m = _START.fullmatch(normalise(line.text.strip()))
+    if not m:
+        raise line.error("'kexec_file_load: type:N, start:0x.. head:0x.. flags:0x..'")
+    decimal(line, m.group(1), "image type", _INT_MAX)
+    entry = hex_0x(line, m.group(2), "start")
+    hex_0x(line, m.group(3), "head")
+    flags = hex_0x(line, m.group(4), "flags") if m.group(4) is not None else None
+    return entry, flags
 
 
 def read_kexec_file(source: Source, *, require_table: bool = True) -> SegmentLog:
@@ -106,16 +138,15 @@ def read_kexec_file(source: Source, *, require_table: bool = True) -> SegmentLog
             tables.append((current, current.finish()))
             current = None
 
-    for line in iter_lines(source):
+    lines = LineStream(source)
+    for line in lines:
         last_line = line.number
         text = normalise(line.text.strip())
         if blocks.feed(line, text):
             continue
         seg = _SEG_START.fullmatch(text)
         if seg:
-            token = seg.group(1) if seg.group(1) is not None else seg.group(2)
-            index = decimal(line, token, "segment index", _INT_MAX)
-            values = _segment(line, seg.group(3), index)
+            index, values = parse_wrapped(lines, line, _segment_line, _own)
             if current is None or closed or (index == 0 and current.count):
                 start(line)
             assert current is not None
@@ -127,18 +158,17 @@ def read_kexec_file(source: Source, *, require_table: bool = True) -> SegmentLog
                 raise line.error("'nr_segments = N'")
             start(line).set_nr(line, decimal(line, m.group(1), "nr_segments", _INT_MAX))
         elif _START_START.match(text):
-            m = _START.fullmatch(text)
-            if not m:
-                raise line.error("'kexec_file_load: type:N, start:0x.. head:0x.. flags:0x..'")
-            decimal(line, m.group(1), "image type", _INT_MAX)
-            entry = hex_0x(line, m.group(2), "start")
-            hex_0x(line, m.group(3), "head")
-            flags = hex_0x(line, m.group(4), "flags") if m.group(4) is not None else None
+            entry, flags = parse_wrapped(lines, line, _start_line, _own)
             if current is None or closed:
                 raise line.error("a segment table ('nr_segments = N', 'segment[i]: ...') before this line")
             current.entry, current.flags, closed = entry, flags, True
         elif _LOADED_START.match(text):
-            pending.append(_loaded(line, text))
+            item = parse_wrapped(lines, line, _loaded, _own)
+            nxt = continuation(lines, _own) if item.bufsz is None else None
+            if nxt is not None and _LOADED_SIZES.fullmatch(nxt.text.strip()):
+                item = _loaded(joined(line, nxt))       # "Loaded kernel at 0x.." / "bufsz=0x.. memsz=0x.."
+                next(lines)
+            pending.append(item)
     finish()
 
     e820 = blocks.last(E820_MEMMAP)

@@ -8,6 +8,12 @@ these lines):
   numbers (``setup_e820``); see ``labkit.formats.ranges``;
 * ``kexec_load: entry = %p flags = 0x%lx`` before the call, and after a
   failure ``kexec_load failed: <strerror>`` and ``entry       = %p flags = 0x%lx``;
+* on PowerPC (``kexec/arch/ppc/kexec-ppc.c``, ``ppc64/kexec-ppc64.c``) the
+  RAM read from the device tree as ``%016llx-%016llx : %x`` lines, start and
+  EXCLUSIVE end (``start + size``) and a hex ``RANGE_*`` type, before
+  ``get base memory ranges:N``; they are the log's memory map when it prints
+  no ``MEMORY RANGES`` block (they look like ``/proc/iomem`` lines, but an
+  iomem resource is never named by a bare number);
 * ``print_segments``: ``nr_segments = %d`` and per segment ``segment[i].buf   = %p``,
   ``.bufsz = 0x%zx`` (``%zx`` without ``0x`` before 2.0.x), ``.mem   = %p``,
   ``.memsz = 0x%zx``.  ``%p`` of NULL prints ``(nil)`` (glibc).
@@ -27,11 +33,11 @@ import re
 from dataclasses import replace
 
 from ..errors import ParseError
-from ..memmap import MemoryMap
+from ..memmap import MemoryMap, MemRange
 from ..segments import Segment
 from .lines import Line, Source, iter_lines, source_name
 from .numbers import decimal, hex_any, hex_0x, pointer
-from .ranges import E820_MEMMAP, MEMORY_RANGES, RangeBlocks
+from .ranges import E820_MEMMAP, MEMORY_RANGES, RANGE_TYPES, RangeBlocks
 from .segment_log import FIELDS, SegmentLog, TableBuilder
 
 FORMAT = "kexec-tools"
@@ -43,6 +49,23 @@ _SEG_START = re.compile(r"segment\[[^\]]*\]\s*\.")
 _SEG = re.compile(r"segment\[(\d{1,6})\]\.(\w+)\s*=\s*(\S+)(?:\s+.*)?")
 _FAILED = re.compile(r"kexec_load failed:\s*(.*)")
 _INT_MAX = 0x7FFFFFFF
+#: PowerPC base memory range ``%016llx-%016llx : %x``: loose recognition, strict parsing
+PPC_BASE_RANGE = re.compile(r"[0-9a-fA-F]{8,}\s*-\s*\S+\s+:\s+[0-9a-fA-F]{1,8}")
+_PPC_BASE_STRICT = re.compile(r"(\S+?)-(\S+) : (\S+)")
+BASE_RANGES = "base memory ranges"
+
+
+def _ppc_base_range(line: Line, text: str) -> MemRange:
+    m = _PPC_BASE_STRICT.fullmatch(text)
+    if not m:
+        raise line.error("a PowerPC base memory range 'start-end : type' (hex, end exclusive)")
+    start = hex_any(line, m.group(1), "range start")
+    end = hex_any(line, m.group(2), "range end")
+    kind = hex_any(line, m.group(3), "range type", 0xFFFFFFFF)
+    if end <= start:
+        raise line.error(f"an exclusive end above the start {start:#x}, not {end:#x}")
+    canonical, name = RANGE_TYPES.get(kind, (f"range type {kind}", f"range type {kind}"))
+    return MemRange(start, end, canonical, name)
 
 
 def _field_value(line: Line, index: int, name: str, token: str) -> int:
@@ -60,6 +83,8 @@ def read_kexec_tools(source: Source, *, require_table: bool = True) -> SegmentLo
     current: TableBuilder | None = None
     failure: tuple[str, int] | None = None
     last_line = 0
+    base: list[MemRange] = []         # the last run of PowerPC base memory range lines
+    in_base = False
 
     def close() -> None:
         nonlocal current
@@ -82,7 +107,14 @@ def read_kexec_tools(source: Source, *, require_table: bool = True) -> SegmentLo
         last_line = line.number
         text = line.text.strip()
         if blocks.feed(line, text):
+            in_base = False
             continue
+        if PPC_BASE_RANGE.fullmatch(text):
+            if not in_base:
+                base, in_base = [], True
+            base.append(_ppc_base_range(line, text))
+            continue
+        in_base = False
         if _ENTRY_START.match(text):
             m = _ENTRY.fullmatch(text)
             if not m:
@@ -128,17 +160,21 @@ def read_kexec_tools(source: Source, *, require_table: bool = True) -> SegmentLo
     ranges = blocks.last(MEMORY_RANGES)
     e820 = blocks.last(E820_MEMMAP)
     others = tuple(b for b in blocks.blocks if b.header not in (MEMORY_RANGES, E820_MEMMAP))
-    base = SegmentLog(
+    if ranges:
+        memory_ranges = ranges.memory_map("range")
+    else:
+        memory_ranges = MemoryMap(tuple(base))      # PowerPC: the base ranges are the RAM kexec saw
+    result = SegmentLog(
         source=name, format=FORMAT, entry=None, flags=None, nr_segments=0, segments=(),
-        memory_ranges=ranges.memory_map("range") if ranges else MemoryMap(),
+        memory_ranges=memory_ranges,
         e820=e820.memory_map("e820") if e820 else None,
         loads_seen=len(merged), other_ranges=others)
     if not merged:
         if require_table:
             raise ParseError(name, last_line, "",
                              "a kexec-tools segment table ('nr_segments = N' and 'segment[i].field = value' lines)")
-        return base
+        return result
     table, segments = merged[-1]
-    return replace(base, entry=table.entry, flags=table.flags,
+    return replace(result, entry=table.entry, flags=table.flags,
                    nr_segments=len(segments),
                    segments=segments, line=table.line, failed=table.failed, error=table.error)

@@ -4,6 +4,13 @@ Logs are pasted from terminals, serial consoles, ``dmesg`` and syslog, and
 quoted in mail and bug reports, so the reader strips what those add (``> ``
 quote marks, dmesg timestamps, syslog prefixes, CR of CRLF)
 before a format looks at a line, and keeps the original for error messages.
+A mail saved with its headers (lore "raw", mbox) whose body is
+``Content-Transfer-Encoding: quoted-printable`` is decoded after that header:
+soft line breaks (``=`` at the end of a line) join the pieces again and
+``=3D`` is ``=``; the logical line keeps the number of its first piece.
+Lines a mailer hard-wrapped (no marker) are rejoined by the readers, not
+here, and only where the first piece is a broken recognised line and the
+joined text parses (``LineStream`` and ``parse_wrapped``).
 It never reads a whole file: lines come one at a time from a plain or gzip
 file (gzip is recognised by its magic bytes, not by the name) or from an open
 text or binary stream.  A line that is not UTF-8 is a ``ParseError`` naming
@@ -18,7 +25,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass
-from typing import IO, Iterator, Union
+from typing import IO, Callable, Iterator, TypeVar, Union
 
 from ..errors import ParseError
 
@@ -30,8 +37,9 @@ MAX_LINE_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Prefixes added around kernel messages, stripped repeatedly (syslog, then dmesg).
+_QUOTE = re.compile(r"(?:>[ \t]?)+(?=\S|[ \t]+\S)")                            # > quoted in mail / issues
 _PREFIXES = (
-    re.compile(r"(?:>[ \t]?)+(?=\S|[ \t]+\S)"),                               # > quoted in mail / issues
+    _QUOTE,
     re.compile(r"<\d{1,3}>"),                                                  # printk level <6>
     re.compile(r"\[\s*[+-]?\d+(?:\.\d+)?\]\s?"),                              # [    0.000000]
     re.compile(r"\[\s*[TC]\d+\]\s?"),                                          # [    T0] caller id
@@ -51,6 +59,8 @@ class Line:
     text: str
     raw: str
     stamped: bool = False
+    #: a log prefix other than mail quote marks (timestamp, syslog, printk level) was stripped
+    kernel_prefix: bool = False
 
     def error(self, expected: str) -> ParseError:
         """A ``ParseError`` for this line (the caller raises it)."""
@@ -70,7 +80,13 @@ def strip_prefixes(text: str) -> tuple[str, bool]:
 
     Indentation after the prefixes is kept (``/proc/iomem`` nests by it).
     """
-    stamped = False
+    text, stamped, _kernel = _strip(text)
+    return text, stamped
+
+
+def _strip(text: str) -> tuple[str, bool, bool]:
+    """``strip_prefixes`` that also says whether a prefix other than quote marks was there."""
+    stamped = kernel = False
     for _ in range(4):
         probe = text.lstrip()
         for rx in _PREFIXES:
@@ -78,10 +94,53 @@ def strip_prefixes(text: str) -> tuple[str, bool]:
             if m:
                 text = probe[m.end():]
                 stamped = True
+                kernel = kernel or rx is not _QUOTE
                 break
         else:
             break
-    return text, stamped
+    return text, stamped, kernel
+
+
+# --- quoted-printable mail bodies --------------------------------------------------------
+_CTE = re.compile(r"content-transfer-encoding:\s*([\w-]+)\s*$", re.IGNORECASE)
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def _qp_decode(text: str) -> str:
+    """``=XX`` escapes of one logical quoted-printable line (soft breaks already joined)."""
+    if "=" not in text:
+        return text
+    data = _QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8"))
+    return data.decode("utf-8", "replace")
+
+
+def _logical_lines(raw_lines: Iterator[tuple[int, str]], name: str) -> Iterator[tuple[int, str]]:
+    """Physical lines without their ending; quoted-printable soft breaks joined after a QP header."""
+    qp = False
+    for number, text in raw_lines:
+        raw = text.rstrip("\r\n")
+        if number == 1 and raw.startswith("\ufeff"):
+            raw = raw[1:]
+        if qp and raw.endswith("="):
+            first, pieces, size = number, [raw[:-1]], len(raw)
+            for number, text in raw_lines:
+                raw = text.rstrip("\r\n")
+                size += len(raw)
+                if size > MAX_LINE_BYTES:
+                    raise ParseError(name, first, pieces[0][:60],
+                                     f"a quoted-printable line of at most {MAX_LINE_BYTES} bytes")
+                if not raw.endswith("="):
+                    pieces.append(raw)
+                    break
+                pieces.append(raw[:-1])
+            yield first, _qp_decode("".join(pieces))
+            continue
+        if qp:
+            raw = _qp_decode(raw)
+        cte = _CTE.match(raw)
+        if cte:
+            qp = cte.group(1).lower() == "quoted-printable"
+        yield number, raw
 
 
 def _is_gzip(stream: IO[bytes]) -> bool:
@@ -175,15 +234,79 @@ def iter_lines(source: Source) -> Iterator[Line]:
             if _is_gzip(binary):
                 binary = gzip.GzipFile(fileobj=binary, mode="rb")  # type: ignore[assignment]
             raw_lines = _binary_lines(binary, name)
-        for number, text in raw_lines:
-            raw = text.rstrip("\r\n")
-            if number == 1 and raw.startswith("\ufeff"):
-                raw = raw[1:]
-            stripped, stamped = strip_prefixes(raw)
-            yield Line(name, number, stripped.rstrip(), raw, stamped)
+        for number, raw in _logical_lines(raw_lines, name):
+            stripped, stamped, kernel = _strip(raw)
+            yield Line(name, number, stripped.rstrip(), raw, stamped, kernel)
     finally:
         if opened is not None:
             opened.close()
+
+
+T = TypeVar("T")
+
+
+class LineStream:
+    """``iter_lines`` with one line of lookahead, for rejoining lines a mailer wrapped."""
+
+    def __init__(self, source: Source) -> None:
+        self._lines = iter_lines(source)
+        self._next: Line | None = None
+        self._done = False
+
+    def __iter__(self) -> "LineStream":
+        return self
+
+    def __next__(self) -> Line:
+        if self._next is not None:
+            line, self._next = self._next, None
+            return line
+        return next(self._lines)
+
+    def peek(self) -> Line | None:
+        """The next line without taking it (None at the end)."""
+        if self._next is None and not self._done:
+            try:
+                self._next = next(self._lines)
+            except StopIteration:
+                self._done = True
+        return self._next
+
+    def close(self) -> None:
+        self._lines.close()
+
+
+def joined(first: Line, second: Line) -> Line:
+    """``first`` with ``second`` appended after one space: the two pieces of a wrapped line."""
+    return Line(first.source, first.number, f"{first.text.rstrip()} {second.text.strip()}",
+                f"{first.raw}\n{second.raw}", first.stamped, first.kernel_prefix)
+
+
+def continuation(lines: LineStream, own: Callable[[Line], bool] | None = None) -> Line | None:
+    """The next line if it may be the tail of a wrapped line: not empty, no log prefix of its
+    own, and not a line the reader knows by itself (``own``)."""
+    nxt = lines.peek()
+    if nxt is None or not nxt.text.strip() or nxt.kernel_prefix or (own is not None and own(nxt)):
+        return None
+    return nxt
+
+
+def parse_wrapped(lines: LineStream, line: Line, parse: Callable[[Line], T],
+                  own: Callable[[Line], bool] | None = None) -> T:
+    """``parse(line)``; if that fails and the next line may be its wrapped tail (a mailer broke
+    a long line in two), ``parse`` of the two joined, taking the next line.  When the join does
+    not parse either, the first line's error stands."""
+    try:
+        return parse(line)
+    except ParseError as first_error:
+        nxt = continuation(lines, own)
+        if nxt is None:
+            raise
+        try:
+            result = parse(joined(line, nxt))
+        except ParseError:
+            raise first_error from None
+        next(lines)
+        return result
 
 
 def tell(source: Source) -> int | None:

@@ -7,7 +7,11 @@ end and a ``RANGE_*`` type (``kexec/kexec.h``).  The x86 loaders of
 kexec-tools (``setup_e820``) and of the kernel (``kexec-bzImage64.c``,
 ``kexec_dprintk``) print ``E820 memmap:`` and the same line shape with e820
 type numbers.  A block is the run of range lines after its header line; a
-range line belongs to the nearest header above it.
+range line belongs to the nearest header above it.  A line that only marks
+an omission (``......``, ``...``, ``[...]``, ``<snip>``), as people shorten
+long maps they paste, does not end the block: the ranges after it stay under
+the same header and the block is marked ``elided`` (its map has a hole the
+log does not describe).
 """
 from __future__ import annotations
 
@@ -36,6 +40,8 @@ E820_MEMMAP = "E820 memmap:"
 # Recognition is loose (hex, a dash, something in parentheses), parsing strict.
 _LOOKS_LIKE = re.compile(r"[0-9a-fA-F]{4,}\s*-\s*\S*\s*\(")
 _STRICT = re.compile(r"(\S+?)-(\S+)\s+\(([^)]*)\)(?:\s+.*)?")
+#: what people put where they cut lines out of a pasted block
+ELISION = re.compile(r"\.{3,}|\u2026|\[\s*(?:\.{3,}|\u2026|snip)\s*\]|<snip>|\.{3}\s*snip\s*\.{3}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class RangeBlock:
     header: str
     line: int
     ranges: tuple[RangeLine, ...]
+    elided: bool = False          # an omission mark ("......") sat between its range lines
 
     def memory_map(self, numbering: str) -> MemoryMap:
         """The block as a ``MemoryMap``; ``numbering`` is ``"range"`` (RANGE_*) or ``"e820"``."""
@@ -93,6 +100,7 @@ class RangeBlocks:
         self.blocks: list[RangeBlock] = []
         self._header: tuple[str, int] = ("", 0)
         self._current: list[RangeLine] | None = None
+        self._elided = False
 
     def feed(self, line: Line, text: str) -> bool:
         """Take ``text`` if it is a range line (returning True), else note it as a possible header."""
@@ -101,14 +109,18 @@ class RangeBlocks:
                 self._current = []
             self._current.append(parse_range(line, text))
             return True
+        if self._current and ELISION.fullmatch(text):
+            self._elided = True
+            return True
         self.close()
         self._header = (text, line.number)
         return False
 
     def close(self) -> None:
         if self._current:
-            self.blocks.append(RangeBlock(self._header[0], self._header[1], tuple(self._current)))
+            self.blocks.append(RangeBlock(self._header[0], self._header[1], tuple(self._current), self._elided))
         self._current = None
+        self._elided = False
 
     def last(self, header: str) -> RangeBlock | None:
         """The last block under ``header`` (a load prints its ranges each time; the last one counts)."""
