@@ -133,10 +133,6 @@ class Kimage:
         if self._journal is not None:
             self._journal.save_page(pfn)
 
-    def _touch_words(self, k: int) -> None:
-        if self._journal is not None:
-            self._journal.save_words(k)
-
     def _emit(self, kind: str, **kw: object) -> None:
         if self.recorder is not None:
             self.recorder.emit(kind, **kw)  # type: ignore[arg-type]
@@ -285,10 +281,6 @@ class Kimage:
     # ------------------------------------------------------------------
     # page allocation
     # ------------------------------------------------------------------
-    def is_destination_range(self, pfn: int) -> bool:
-        """``kimage_is_destination_range`` for one page, through the index."""
-        return self.index.is_destination(pfn)
-
     def alloc_page(self, destination: int) -> int | None:
         """``kimage_alloc_page``: a page to hold data for ``destination`` (a pfn, or ``KIMAGE_NO_DEST``).
 
